@@ -1,0 +1,50 @@
+"""aekit: compact representations of feature vectors with autoencoders.
+
+Public names are imported lazily so that ``aekit --help`` does not load torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "AutoEncoder": "estimator",
+    "AutoEncoderNet": "model",
+    "AEConfig": "model",
+    "TrainConfig": "train",
+    "Callback": "train",
+    "load": "serialize",
+    "AekitError": "errors",
+    "ModelFormatError": "errors",
+    "DataError": "errors",
+    "DivergenceError": "errors",
+    "NotFittedError": "errors",
+    "DeadUnitWarning": "errors",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:
+    from .errors import (
+        AekitError, DataError, DeadUnitWarning, DivergenceError, ModelFormatError,
+        NotFittedError,
+    )
+    from .estimator import AutoEncoder
+    from .model import AEConfig, AutoEncoderNet
+    from .serialize import load
+    from .train import Callback, TrainConfig
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'aekit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

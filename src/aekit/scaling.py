@@ -1,0 +1,63 @@
+"""Per-column min-max scaling to [0, 1], fitted on training rows and stored with a model.
+
+Columns that are constant in the training rows get a range of 1, so they map to
+0 instead of dividing by zero. New data outside the training range is *not*
+clipped: it maps outside [0, 1], the encoder sees the true distance, and the
+reconstruction error (sigmoid output, bounded to the training range) grows with
+it, which is what anomaly scores want.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class MinMaxScaling:
+    """``x_scaled = (x - data_min) / data_range``, per column, float32."""
+
+    data_min: np.ndarray  # (n_features,) float32
+    data_range: np.ndarray  # (n_features,) float32, never zero
+
+    @classmethod
+    def fit(cls, X: np.ndarray) -> MinMaxScaling:
+        lo = X.min(axis=0).astype(np.float32)
+        rng = (X.max(axis=0) - X.min(axis=0)).astype(np.float32)
+        rng[~(rng > 0)] = 1.0
+        return cls(lo, rng)
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return ((X - self.data_min) / self.data_range).astype(np.float32, copy=False)
+
+    def inverse_transform(self, X: np.ndarray) -> np.ndarray:
+        return (X * self.data_range + self.data_min).astype(np.float32, copy=False)
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {"data_min": self.data_min.tolist(), "data_range": self.data_range.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, list[float]], n_features: int) -> MinMaxScaling:
+        lo = np.asarray(d["data_min"], dtype=np.float32)
+        rng = np.asarray(d["data_range"], dtype=np.float32)
+        if lo.shape != (n_features,) or rng.shape != (n_features,):
+            raise ValueError(
+                f"scaling has {lo.shape[0] if lo.ndim else 0} values, expected {n_features}"
+            )
+        if not (np.isfinite(lo).all() and np.isfinite(rng).all() and (rng > 0).all()):
+            raise ValueError("scaling values must be finite with a positive range")
+        return cls(lo, rng)
+
+
+def check_unit_range(X: np.ndarray) -> None:
+    """Refuse data outside [0, 1] when scaling is off, naming the column and the fix."""
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    bad = np.flatnonzero((lo < 0) | (hi > 1))
+    if bad.size:
+        j = int(bad[0])
+        raise ValueError(
+            f"X has values outside [0, 1] (column {j} spans {float(lo[j]):g} to "
+            f"{float(hi[j]):g}) but scale=False; set scale=True to min-max scale "
+            "each column to [0, 1] with the training rows' range"
+        )
