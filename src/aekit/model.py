@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .kernels import Dense
 from .registry import check_hidden_activation, get_activation
 
 
@@ -32,8 +33,11 @@ class AEConfig:
     def __post_init__(self) -> None:
         self.n_features = int(self.n_features)
         self.latent_dim = int(self.latent_dim)
-        if self.n_features < 1:
-            raise ValueError(f"n_features must be >= 1, got {self.n_features}")
+        if self.n_features < 2:
+            raise ValueError(
+                f"X has {self.n_features} feature(s), but an autoencoder needs at least "
+                "2 features to compress into a smaller code"
+            )
         if self.latent_dim < 1:
             raise ValueError(f"latent_dim must be >= 1, got {self.latent_dim}")
         if self.latent_dim >= self.n_features:
@@ -92,7 +96,7 @@ def _stack(widths: list[int], cfg: AEConfig, prefix: str, last: str) -> nn.Seque
     """Linear layers between consecutive widths, hidden activations between them."""
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
-        layers.append(nn.Linear(n_in, n_out))
+        layers.append(Dense(n_in, n_out))
         is_last = i == len(widths) - 2
         name = f"{prefix}.{len(layers)}"
         act = last if is_last else cfg.layer_activations.get(name, cfg.activation)

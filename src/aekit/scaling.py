@@ -1,7 +1,7 @@
 """Per-column min-max scaling to [0, 1], fitted on training rows and stored with a model.
 
-Columns that are constant in the training rows get a range of 1, so they map to
-0 instead of dividing by zero. New data outside the training range is *not*
+Columns that are constant in the training rows map to 0 (no division by zero)
+and are reconstructed as exactly that constant. New data outside the training range is *not*
 clipped: it maps outside [0, 1], the encoder sees the true distance, and the
 reconstruction error (sigmoid output, bounded to the training range) grows with
 it, which is what anomaly scores want.
@@ -19,17 +19,17 @@ class MinMaxScaling:
     """``x_scaled = (x - data_min) / data_range``, per column, float32."""
 
     data_min: np.ndarray  # (n_features,) float32
-    data_range: np.ndarray  # (n_features,) float32, never zero
+    data_range: np.ndarray  # (n_features,) float32, 0 for constant columns
 
     @classmethod
     def fit(cls, X: np.ndarray) -> MinMaxScaling:
         lo = X.min(axis=0).astype(np.float32)
         rng = (X.max(axis=0) - X.min(axis=0)).astype(np.float32)
-        rng[~(rng > 0)] = 1.0
         return cls(lo, rng)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        return ((X - self.data_min) / self.data_range).astype(np.float32, copy=False)
+        divisor = np.where(self.data_range > 0, self.data_range, np.float32(1))
+        return ((X - self.data_min) / divisor).astype(np.float32, copy=False)
 
     def inverse_transform(self, X: np.ndarray) -> np.ndarray:
         return (X * self.data_range + self.data_min).astype(np.float32, copy=False)
@@ -45,8 +45,8 @@ class MinMaxScaling:
             raise ValueError(
                 f"scaling has {lo.shape[0] if lo.ndim else 0} values, expected {n_features}"
             )
-        if not (np.isfinite(lo).all() and np.isfinite(rng).all() and (rng > 0).all()):
-            raise ValueError("scaling values must be finite with a positive range")
+        if not (np.isfinite(lo).all() and np.isfinite(rng).all() and (rng >= 0).all()):
+            raise ValueError("scaling values must be finite with a non-negative range")
         return cls(lo, rng)
 
 
