@@ -21,6 +21,7 @@ _EXPORTS = {
     "ModelFormatError": "errors",
     "DataError": "errors",
     "DivergenceError": "errors",
+    "TrainingInterrupted": "errors",
     "NotFittedError": "errors",
     "DeadUnitWarning": "errors",
 }
@@ -30,7 +31,7 @@ __all__ = ["__version__", *_EXPORTS]
 if TYPE_CHECKING:
     from .errors import (
         AekitError, DataError, DeadUnitWarning, DivergenceError, ModelFormatError,
-        NotFittedError,
+        NotFittedError, TrainingInterrupted,
     )
     from .estimator import AutoEncoder
     from .model import AEConfig, AutoEncoderNet

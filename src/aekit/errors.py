@@ -25,5 +25,33 @@ class NotFittedError(AekitError, _SklearnNotFittedError):
     """Raised when a model is used before `fit`; also a scikit-learn NotFittedError."""
 
 
+class TrainingInterrupted(AekitError):
+    """Raised by `fit` when SIGINT/SIGTERM stopped training (checkpoint.StopOnSignal).
+
+    ``checkpoint`` is the folder of the exact point reached (None without a
+    ``checkpoint_dir``), ``signal`` the signal number and ``exit_code`` the
+    conventional shell status, 128 + signal (130 for SIGINT, 143 for SIGTERM).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        checkpoint: str | None,
+        signal: int,
+        epoch: int,
+        step: int,
+    ) -> None:
+        super().__init__(message)
+        self.checkpoint = checkpoint
+        self.signal = signal
+        self.epoch = epoch
+        self.step = step
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signal
+
+
 class DeadUnitWarning(UserWarning):
     """Warned when a ReLU layer's fraction of dead units passes `dead_unit_threshold`."""

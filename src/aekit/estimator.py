@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .errors import DataError, DivergenceError
 from .model import AEConfig, AutoEncoderNet
 from .scaling import MinMaxScaling, check_unit_range
 from .train import EVAL_BATCH, Callback, TrainConfig, TrainState, restore_best, train
@@ -83,6 +84,15 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when fitted on a DataFrame with string column names.
+    metrics_ : dict
+        Fit-time scores in the scaled space: the autoencoder and a PCA baseline
+        with as many components as the code (fitted on the training rows), on
+        the training and validation rows; and the anomaly threshold's origin.
+    pca_ : aekit.evaluate.PCABaseline or None
+        That PCA baseline; None when its components were too large to keep.
+    threshold_ : float
+        Anomaly threshold: the 99th percentile of the per-row reconstruction
+        errors of the rows passed to fit (see `is_anomaly`).
 
     Examples
     --------
@@ -161,10 +171,12 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         return arch, self._train_config()
 
     def _validate(self, X: Any, reset: bool) -> np.ndarray:
+        if X is None:
+            raise TypeError("X is None; pass an array-like of shape (n_samples, n_features)")
         X = validate_data(
             self, X, reset=reset, dtype=[np.float32, np.float64], ensure_min_samples=1
         )
-        return np.asarray(X, dtype=np.float32)
+        return _as_float32(X)
 
     def _to_unit(self, X: np.ndarray) -> np.ndarray:
         """Original units -> the [0, 1] space the network sees."""
@@ -175,7 +187,17 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     # -- fitting -----------------------------------------------------------------
 
-    def fit(self, X: Any, y: Any = None, *, callbacks: list[Callback] | None = None) -> AutoEncoder:
+    def fit(
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        callbacks: list[Callback] | None = None,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        checkpoint_every: int = 1,
+        keep_last: int | None = 3,
+        resume_from: str | os.PathLike[str] | None = None,
+    ) -> AutoEncoder:
         """Learn the scaling and the autoencoder from the rows of X; return self.
 
         Parameters
@@ -183,8 +205,54 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         X : array-like of shape (n_samples, n_features)
         y : ignored
         callbacks : list of aekit.train.Callback, optional
-            Hooks called during training (checkpoints, logging, stopping).
+            Hooks called during training (checkpoints, logging, stopping). With
+            an `aekit.checkpoint.StopOnSignal`, SIGINT/SIGTERM stop training at
+            the next step and raise `TrainingInterrupted`.
+        checkpoint_dir : path, optional
+            Save the full training state there every `checkpoint_every` epochs
+            and where training stops (see docs/guarantees.md).
+        checkpoint_every : int, default=1
+        keep_last : int or None, default=3
+            Checkpoints kept, newest first; None keeps all.
+        resume_from : path, optional
+            A checkpoint folder, or a directory of them (the newest is used):
+            continue that run exactly. X must be the same rows, and the
+            parameters the same except max_epochs, patience, verbose, device,
+            random_state (the checkpoint's seed is used) and lr.
+
+        Raises
+        ------
+        DivergenceError
+            The loss became NaN or infinite; checkpoints already written stay intact.
+        TrainingInterrupted
+            A StopOnSignal callback caught a signal; ``checkpoint`` names the
+            saved point to pass as `resume_from`.
+
+        On any error the estimator keeps the fitted state it had before the call.
         """
+        before = {k: v for k, v in vars(self).items() if k.endswith("_")}
+        try:
+            return self._fit(
+                X, list(callbacks or ()), checkpoint_dir, checkpoint_every, keep_last,
+                resume_from,
+            )
+        except BaseException:
+            for k in [k for k in vars(self) if k.endswith("_")]:
+                delattr(self, k)
+            self.__dict__.update(before)
+            raise
+
+    def _fit(
+        self,
+        X: Any,
+        callbacks: list[Callback],
+        checkpoint_dir: str | os.PathLike[str] | None,
+        checkpoint_every: int,
+        keep_last: int | None,
+        resume_from: str | os.PathLike[str] | None,
+    ) -> AutoEncoder:
+        from . import checkpoint as ck
+
         t0 = time.perf_counter()
         X = self._validate(X, reset=True)
         if X.shape[0] < 2:
@@ -194,11 +262,21 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             )
         arch, tcfg = self._check_params(X.shape[1])
         device = resolve_device(self.device)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        if self.scale:
-            self.scaling_: MinMaxScaling | None = MinMaxScaling.fit(X)
+        saver = resumed = fingerprint = None
+        if checkpoint_dir is not None or resume_from is not None:
+            fingerprint = ck.data_fingerprint(X)
+        if checkpoint_dir is not None:
+            saver = ck.CheckpointCallback(checkpoint_dir, checkpoint_every, keep_last)
+        if resume_from is not None:
+            resumed = ck.load_checkpoint(resume_from)
+            names = getattr(self, "feature_names_in_", None)
+            seed, arch = ck.check_resume(resumed, self.get_params(), fingerprint, names)
         else:
-            self.scaling_ = None
+            rng = check_random_state(self.random_state)
+            seed = int(rng.randint(np.iinfo(np.int32).max))
+        self.scaling_: MinMaxScaling | None = _fit_scaling(X) if self.scale else None
+        if resumed is not None and self.scale:
+            self.scaling_ = ck.stored_scaling(resumed, X.shape[1])
         Xu = self._to_unit(X)
         train_idx, val_idx = split_rows(len(Xu), self.validation_fraction, seed)
         X_train = torch.from_numpy(Xu[train_idx]).to(device)
@@ -206,8 +284,30 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             module = AutoEncoderNet(arch).to(device)
-        state = train(module, X_train, X_val, tcfg, seed=seed, callbacks=callbacks or ())
+        state = None
+        if resumed is not None:
+            state = ck.resume_state(resumed, module, tcfg)
+        if saver is not None:
+            saver.meta, saver.tensors = ck.estimator_meta(self, seed, fingerprint)
+        try:
+            state = train(
+                module,
+                X_train,
+                X_val,
+                tcfg,
+                seed=seed,
+                state=state,
+                callbacks=[saver, *callbacks] if saver is not None else callbacks,
+            )
+        except DivergenceError as e:
+            raise ck.divergence_note(e, saver) from None
+        finally:
+            for cb in callbacks:
+                if isinstance(cb, ck.StopOnSignal):
+                    cb.restore()
+        ck.raise_if_interrupted(state, tcfg, callbacks, saver, resumed)
         self._finish(state, seed, time.perf_counter() - t0)
+        self._fit_evaluation(Xu, train_idx, val_idx)
         return self
 
     def _finish(self, state: TrainState, seed: int, seconds: float) -> None:
@@ -220,6 +320,16 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self.best_loss_ = state.best_loss
         self.stopped_early_ = state.stopped_early
         self.fit_seconds_ = seconds
+
+    def _fit_evaluation(
+        self, Xu: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray
+    ) -> None:
+        """PCA baseline, held-out metrics and anomaly threshold (see aekit.evaluate)."""
+        from .evaluate import fit_time_evaluation
+
+        self.pca_, self.metrics_, self.threshold_ = fit_time_evaluation(
+            self, Xu, train_idx, val_idx
+        )
 
     @property
     def _n_features_out(self) -> int:
@@ -258,20 +368,71 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         R = self._batched(self.module_, self._to_unit(self._validate(X, reset=False)))
         return self.scaling_.inverse_transform(R) if self.scaling_ is not None else R
 
-    def reconstruction_error(self, X: Any) -> np.ndarray:
-        """Per-row mean squared reconstruction error, in the scaled [0, 1] space."""
+    def reconstruction_error(self, X: Any, per_feature: bool = False) -> np.ndarray:
+        """Per-row mean squared reconstruction error, in the scaled [0, 1] space.
+
+        Higher is more anomalous. With ``per_feature=True``: the squared error
+        of every value, shape (n_samples, n_features).
+        """
         check_is_fitted(self)
         Xu = self._to_unit(self._validate(X, reset=False))
         R = self._batched(self.module_, Xu)
-        return ((R - Xu) ** 2).mean(axis=1)
+        E = (R - Xu) ** 2
+        return E if per_feature else E.mean(axis=1)
 
     def score(self, X: Any, y: Any = None) -> float:
         """Negative mean squared reconstruction error (higher is better)."""
         return -float(self.reconstruction_error(X).mean())
 
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Per-row normality: the negative reconstruction error (scikit-learn's sign).
+
+        As for scikit-learn's outlier detectors, *lower* means more anomalous,
+        and ``score(X) == score_samples(X).mean()``. For the error itself
+        (higher = more anomalous) use `reconstruction_error`.
+        """
+        return -self.reconstruction_error(X)
+
+    def is_anomaly(self, X: Any) -> np.ndarray:
+        """True for the rows whose reconstruction error is above ``threshold_``."""
+        check_is_fitted(self)
+        if getattr(self, "threshold_", None) is None:
+            from .errors import NotFittedError
+
+            raise NotFittedError(
+                "this model has no anomaly threshold (saved by an older aekit); call "
+                "calibrate_threshold(X) with rows known to be normal first"
+            )
+        return self.reconstruction_error(X) > self.threshold_
+
+    def calibrate_threshold(self, X: Any, quantile: float = 0.99) -> AutoEncoder:
+        """Set ``threshold_`` to the `quantile` of the row errors of X; return self.
+
+        Use rows known to be normal that the model did not train on: the
+        errors of training rows are optimistic, the more so the more the
+        model overfits.
+        """
+        if isinstance(quantile, bool) or not 0 < quantile < 1:
+            raise ValueError(f"quantile must be in (0, 1), got {quantile!r}")
+        self.threshold_ = float(np.quantile(self.reconstruction_error(X), quantile))
+        return self
+
+    def evaluate(self, X: Any, y: Any = None, **kwargs: Any) -> dict[str, Any]:
+        """Errors against the PCA baseline, probes and diagnostics on X.
+
+        See `aekit.evaluate.evaluate_model` for the keyword arguments and the
+        result.
+        """
+        check_is_fitted(self)
+        from .evaluate import evaluate_model
+
+        return evaluate_model(self, X, y, **kwargs)
+
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
+        if tags.transformer_tags is not None:
+            tags.transformer_tags.preserves_dtype = ["float32"]  # codes are always float32
         return tags
 
     # -- persistence -------------------------------------------------------------
@@ -293,6 +454,34 @@ def _as_codes(Z: Any, latent_dim: int) -> np.ndarray:
             f"{latent_dim} latent dimensions as input"
         )
     return np.asarray(Z, dtype=np.float32)
+
+
+def _as_float32(X: np.ndarray) -> np.ndarray:
+    """X as float32, refusing values beyond float32's range (they would become inf)."""
+    with np.errstate(over="ignore"):
+        X32 = np.asarray(X, dtype=np.float32)
+    if X32 is not X and not np.isfinite(X32).all():
+        j = int(np.flatnonzero(~np.isfinite(X32).all(axis=0))[0])
+        raise DataError(
+            f"X has values too large for float32 in column {j} (up to "
+            f"{float(np.abs(X[:, j]).max()):g}); aekit computes in float32, whose "
+            f"largest value is {float(np.finfo(np.float32).max):.4g}: rescale that "
+            "column"
+        )
+    return X32
+
+
+def _fit_scaling(X: np.ndarray) -> MinMaxScaling:
+    """Min-max scaling of X, refusing a column whose range overflows float32."""
+    with np.errstate(over="ignore"):
+        scaling = MinMaxScaling.fit(X)
+    if not np.isfinite(scaling.data_range).all():
+        j = int(np.flatnonzero(~np.isfinite(scaling.data_range))[0])
+        raise DataError(
+            f"column {j} of X spans {float(X[:, j].min()):g} to "
+            f"{float(X[:, j].max()):g}, a range too wide for float32; rescale that column"
+        )
+    return scaling
 
 
 def split_rows(n: int, validation_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

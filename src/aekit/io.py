@@ -135,7 +135,7 @@ def read_folder(folder: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[st
     raw = _read(cfg_path, MAX_CONFIG_BYTES)
     try:
         config = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # e.g. too deep
         raise ModelFormatError(f"{cfg_path} is not valid JSON ({e}); the file is corrupted") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ModelFormatError(
@@ -161,4 +161,10 @@ def read_folder(folder: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[st
         tensors = load(blob)
     except (SafetensorError, ValueError, RuntimeError, OverflowError) as e:
         raise ModelFormatError(f"{folder / WEIGHTS_FILE} is not a valid safetensors file: {e}") from None
+    for name, t in tensors.items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise ModelFormatError(
+                f"{folder / WEIGHTS_FILE}: tensor {name!r} holds NaN or infinite "
+                "values; the file is corrupted"
+            )
     return config, tensors

@@ -7,9 +7,11 @@ import os
 from typing import Any
 
 import numpy as np
+import torch
 
 from .errors import ModelFormatError
 from .estimator import AutoEncoder
+from .evaluate import PCABaseline, split_baseline
 from .io import CONFIG_FILE, WEIGHTS_FILE, read_folder, save_folder
 from .model import AEConfig, AutoEncoderNet
 from .scaling import MinMaxScaling
@@ -57,8 +59,12 @@ def save_estimator(est: AutoEncoder, path: str | os.PathLike[str]) -> None:
             "seconds": est.fit_seconds_,
             "history": _jsonable(est.history_),
         },
+        "metrics": _jsonable(getattr(est, "metrics_", None)),
+        "anomaly_threshold": _jsonable(getattr(est, "threshold_", None)),
     }
     state = {k: v for k, v in est.module_.state_dict().items()}
+    if getattr(est, "pca_", None) is not None:  # the PCA baseline, as baseline.* tensors
+        state.update(est.pca_.to_tensors())
     save_folder(path, config, state)
 
 
@@ -69,6 +75,22 @@ def _get(d: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
     if not isinstance(v, kind) or isinstance(v, bool) and kind in (int, float):
         raise ModelFormatError(f"{where}: {key!r} has the wrong type ({type(v).__name__})")
     return v
+
+
+def _check_training(t: dict[str, Any]) -> None:
+    """The record of the training run: raise ValueError where a type is wrong."""
+    kinds: dict[str, Any] = {
+        "history": list, "epochs": int, "best_epoch": int, "best_loss": (int, float),
+        "stopped_early": bool, "seconds": (int, float),
+    }
+    for key, kind in kinds.items():
+        v = t.get(key)
+        if v is None:
+            continue
+        if not isinstance(v, kind) or (isinstance(v, bool) and kind is not bool):
+            raise ValueError(f"training.{key} has the wrong type ({type(v).__name__})")
+    if not all(isinstance(h, dict) for h in t.get("history") or []):
+        raise ValueError("training.history must be a list of per-epoch records")
 
 
 def load(path: str | os.PathLike[str]) -> AutoEncoder:
@@ -89,6 +111,7 @@ def load(path: str | os.PathLike[str]) -> AutoEncoder:
     True
     """
     config, tensors = read_folder(path)
+    tensors, baseline = split_baseline(tensors)
     where = f"{os.fspath(path)}/{CONFIG_FILE}"
     try:
         arch = AEConfig.from_dict(_get(config, "architecture", dict, where))
@@ -108,12 +131,20 @@ def load(path: str | os.PathLike[str]) -> AutoEncoder:
                 raise ValueError("feature_names must be a list of n_features strings")
             est.feature_names_in_ = np.asarray(names, dtype=object)
         training = _get(config, "training", dict, where)
+        _check_training(training)
     except ModelFormatError:
         raise
-    except (TypeError, ValueError, KeyError, AttributeError) as e:
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as e:
         raise ModelFormatError(f"{where} is inconsistent: {e}") from None
-    module = AutoEncoderNet(arch)
-    expected = module.state_dict()
+    n_layers = 2 * (len(arch.widths) - 1)  # encoder and decoder Linear layers
+    if 2 * n_layers > len(tensors):  # checked before building even an empty model
+        raise ModelFormatError(
+            f"{os.fspath(path)}/{WEIGHTS_FILE} holds {len(tensors)} tensors, but "
+            f"the {n_layers} layers of the architecture in {CONFIG_FILE} need "
+            f"{2 * n_layers}"
+        )
+    with torch.device("meta"):  # shapes only: a forged config allocates nothing
+        expected = AutoEncoderNet(arch).state_dict()
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))
     if missing or extra:
@@ -128,6 +159,7 @@ def load(path: str | os.PathLike[str]) -> AutoEncoder:
                 f"{tuple(t.shape)} {t.dtype}, the architecture needs "
                 f"{tuple(expected[k].shape)} {expected[k].dtype}"
             )
+    module = AutoEncoderNet(arch)
     module.load_state_dict(tensors)
     est.module_ = module.eval()
     est.n_features_in_ = n_features
@@ -139,4 +171,15 @@ def load(path: str | os.PathLike[str]) -> AutoEncoder:
     est.best_loss_ = math.inf if best is None else best
     est.stopped_early_ = training.get("stopped_early")
     est.fit_seconds_ = training.get("seconds")
+    try:
+        est.pca_ = PCABaseline.from_tensors(baseline, n_features) if baseline else None
+    except ValueError as e:
+        raise ModelFormatError(f"{os.fspath(path)}/{WEIGHTS_FILE}: {e}") from None
+    metrics, threshold = config.get("metrics"), config.get("anomaly_threshold")
+    est.metrics_ = metrics if isinstance(metrics, dict) else {}
+    est.threshold_ = (
+        float(threshold)
+        if isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
+        else None
+    )
     return est

@@ -228,6 +228,8 @@ def train(
         cb.on_train_begin(state)
     module.train()
     while state.epoch < cfg.max_epochs and not state.stop_requested:
+        if state.stopped_early:  # resumed from a checkpoint that ran out of patience
+            break
         t0 = time.perf_counter()
         if state.step == 0:
             state.epoch_rng_state = state.generator.get_state()
