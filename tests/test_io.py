@@ -14,8 +14,14 @@ from aekit.io import CONFIG_FILE, WEIGHTS_FILE, write_atomic
 def saved(tmp_path_factory):
     X = np.random.default_rng(0).random((120, 12)) * 50
     df = pd.DataFrame(X, columns=[f"c{i}" for i in range(12)])
-    est = AutoEncoder(latent_dim=3, max_epochs=3, random_state=0, verbose=0, dead_units="switch",
-                      dead_unit_threshold=0.01).fit(df)
+    est = AutoEncoder(
+        latent_dim=3,
+        max_epochs=3,
+        random_state=0,
+        verbose=0,
+        dead_units="switch",
+        dead_unit_threshold=0.01,
+    ).fit(df)
     path = tmp_path_factory.mktemp("m") / "model"
     est.save(path)
     return est, df, path
@@ -24,7 +30,8 @@ def saved(tmp_path_factory):
 def test_folder_contents(saved):
     est, _, path = saved
     assert sorted(p.name for p in path.iterdir() if not p.name.startswith(".")) == [
-        CONFIG_FILE, WEIGHTS_FILE
+        CONFIG_FILE,
+        WEIGHTS_FILE,
     ]
     cfg = json.loads((path / CONFIG_FILE).read_text())
     assert cfg["format"] == "aekit-model" and cfg["aekit_version"] == aekit.__version__
@@ -39,7 +46,10 @@ def test_reload_is_bitwise_identical(saved):
     est, df, path = saved
     back = aekit.load(path)
     assert np.array_equal(back.transform(df), est.transform(df))
-    assert np.array_equal(back.inverse_transform(est.transform(df)), est.inverse_transform(est.transform(df)))
+    assert np.array_equal(
+        back.inverse_transform(est.transform(df)),
+        est.inverse_transform(est.transform(df)),
+    )
     assert list(back.feature_names_in_) == list(df.columns)
     assert back.get_params() == {**est.get_params(), "random_state": est.seed_}
     # the dead-unit switch is part of the architecture
@@ -72,8 +82,14 @@ def test_loading_never_unpickles_and_is_checked(saved, tmp_path):
         (b"{not json", "is not valid JSON"),
         (b'{"format": "keras"}', "not an aekit model config"),
         (b"[1, 2]", "not an aekit model config"),
-        (b'{"format": "aekit-model", "format_version": 99}', "format version 99.*install a matching"),
-        (b'{"format": "aekit-model", "format_version": "1"}', "format_version must be an integer"),
+        (
+            b'{"format": "aekit-model", "format_version": 99}',
+            "format version 99.*install a matching",
+        ),
+        (
+            b'{"format": "aekit-model", "format_version": "1"}',
+            "format_version must be an integer",
+        ),
     ],
 )
 def test_foreign_or_corrupt_config(saved, tmp_path, content, msg):

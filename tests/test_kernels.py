@@ -19,7 +19,9 @@ needs_onednn = pytest.mark.skipif(
 
 
 @needs_onednn
-@pytest.mark.parametrize("shape", [(1, 5, 3), (37, 53, 29), (256, 784, 392), (64, 100, 1)])
+@pytest.mark.parametrize(
+    "shape", [(1, 5, 3), (37, 53, 29), (256, 784, 392), (64, 100, 1)]
+)
 def test_onednn_matches_f_linear_values_and_grads(shape):
     b, n_in, n_out = shape
     x = torch.rand(b, n_in)

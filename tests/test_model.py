@@ -47,7 +47,9 @@ def test_default_design():
 
 
 def test_latent_not_smaller_than_features_is_refused():
-    with pytest.raises(ValueError, match=r"latent_dim=64 is not smaller .* \(64\).* latent_dim < 64"):
+    with pytest.raises(
+        ValueError, match=r"latent_dim=64 is not smaller .* \(64\).* latent_dim < 64"
+    ):
         AEConfig(n_features=64, latent_dim=64)
     with pytest.raises(ValueError, match="latent_dim=1000 is not smaller .* 784"):
         AEConfig(n_features=784)
@@ -60,11 +62,15 @@ def test_bad_hidden_dims(bad):
 
 
 def test_registries_reject_unknown_names_listing_choices():
-    with pytest.raises(ValueError, match=r"unknown activation 'relu6'; choose from \['elu'"):
+    with pytest.raises(
+        ValueError, match=r"unknown activation 'relu6'; choose from \['elu'"
+    ):
         AEConfig(n_features=10, latent_dim=2, activation="relu6")
     with pytest.raises(ValueError, match=r"unknown activation 'swish'; choose from"):
         get_activation("swish")
-    with pytest.raises(ValueError, match=r"unknown loss 'l1'; choose from \['bce', 'mse'\]"):
+    with pytest.raises(
+        ValueError, match=r"unknown loss 'l1'; choose from \['bce', 'mse'\]"
+    ):
         get_loss("l1")
 
 

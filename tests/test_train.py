@@ -12,7 +12,9 @@ def _net(n=16, latent=2, **kw):
 
 
 def _data(n=200, d=16, seed=0):
-    return torch.from_numpy(np.random.default_rng(seed).random((n, d), dtype=np.float32))
+    return torch.from_numpy(
+        np.random.default_rng(seed).random((n, d), dtype=np.float32)
+    )
 
 
 def _cfg(**kw):
@@ -65,9 +67,21 @@ def test_history_fields():
     st = train(_net(), _data(), _data(40, seed=1), _cfg())
     assert [h["epoch"] for h in st.history] == [1, 2, 3]
     h = st.history[-1]
-    assert set(h) == {"epoch", "train_loss", "val_loss", "seconds", "dead_fraction", "switched"}
+    assert set(h) == {
+        "epoch",
+        "train_loss",
+        "val_loss",
+        "seconds",
+        "dead_fraction",
+        "switched",
+    }
     assert h["train_loss"] > 0 and h["val_loss"] > 0 and h["seconds"] > 0
-    assert set(h["dead_fraction"]) == {"encoder.1", "encoder.3", "decoder.1", "decoder.3"}
+    assert set(h["dead_fraction"]) == {
+        "encoder.1",
+        "encoder.3",
+        "decoder.1",
+        "decoder.3",
+    }
 
 
 def test_early_stopping_restores_best_weights():
@@ -117,7 +131,9 @@ def test_mid_epoch_resume_is_bitwise_exact():
 
     net = _net()
     net.load_state_dict(init)
-    st = train(net, X, X[:10], _cfg(max_epochs=4, patience=None), seed=9, callbacks=[StopAt(6)])
+    st = train(
+        net, X, X[:10], _cfg(max_epochs=4, patience=None), seed=9, callbacks=[StopAt(6)]
+    )
     assert (st.epoch, st.step) == (1, 2)  # 4 batches an epoch
     st.stop_requested = False
     train(net, X, X[:10], _cfg(max_epochs=4, patience=None), state=st)
@@ -138,7 +154,9 @@ def test_dead_units_switch_revives_and_ignore_does_not(digits):
     X = torch.from_numpy(digits)
     runs = {}
     for policy in ("switch", "ignore"):
-        cfg = _cfg(max_epochs=15, lr=1e-2, batch_size=64, dead_units=policy, patience=None)
+        cfg = _cfg(
+            max_epochs=15, lr=1e-2, batch_size=64, dead_units=policy, patience=None
+        )
         runs[policy] = train(_dead_net(), X[:1500], X[1500:], cfg).history
     sw, ig = runs["switch"], runs["ignore"]
     assert sw[0]["dead_fraction"]["encoder.1"] == 1.0
@@ -152,7 +170,9 @@ def test_dead_units_switch_revives_and_ignore_does_not(digits):
 
 def test_dead_units_warn_names_layer_once(digits):
     X = torch.from_numpy(digits)
-    with pytest.warns(DeadUnitWarning, match=r"100% of the ReLU units in hidden layer encoder\.1") as rec:
+    with pytest.warns(
+        DeadUnitWarning, match=r"100% of the ReLU units in hidden layer encoder\.1"
+    ) as rec:
         train(_dead_net(), X[:200], X[200:300], _cfg(max_epochs=3, dead_units="warn"))
     assert sum("encoder.1 " in str(w.message) for w in rec) == 1
 

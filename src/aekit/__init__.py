@@ -30,8 +30,13 @@ __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
     from .errors import (
-        AekitError, DataError, DeadUnitWarning, DivergenceError, ModelFormatError,
-        NotFittedError, TrainingInterrupted,
+        AekitError,
+        DataError,
+        DeadUnitWarning,
+        DivergenceError,
+        ModelFormatError,
+        NotFittedError,
+        TrainingInterrupted,
     )
     from .estimator import AutoEncoder
     from .model import AEConfig, AutoEncoderNet

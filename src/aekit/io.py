@@ -78,14 +78,18 @@ def folder_lock(folder: Path) -> Iterator[None]:
 
 
 def save_folder(
-    folder: str | os.PathLike[str], config: dict[str, Any], tensors: dict[str, torch.Tensor]
+    folder: str | os.PathLike[str],
+    config: dict[str, Any],
+    tensors: dict[str, torch.Tensor],
 ) -> Path:
     """Write a model folder: weights first, then the config that vouches for them."""
     from safetensors.torch import save
 
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise FileExistsError(f"{folder} exists and is not a folder; choose another path")
+        raise FileExistsError(
+            f"{folder} exists and is not a folder; choose another path"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     blob = save({k: v.detach().cpu().contiguous() for k, v in tensors.items()})
     config = {
@@ -112,11 +116,15 @@ def _read(path: Path, limit: int | None = None) -> bytes:
     except OSError as e:
         raise ModelFormatError(f"{path} cannot be read: {e.strerror}") from None
     if limit is not None and len(data) > limit:
-        raise ModelFormatError(f"{path} is larger than {limit} bytes; not an aekit config")
+        raise ModelFormatError(
+            f"{path} is larger than {limit} bytes; not an aekit config"
+        )
     return data
 
 
-def read_folder(folder: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+def read_folder(
+    folder: str | os.PathLike[str],
+) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Read and check a model folder; return (config, tensors) or raise ModelFormatError."""
     from safetensors import SafetensorError
     from safetensors.torch import load
@@ -136,15 +144,19 @@ def read_folder(folder: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[st
     try:
         config = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as e:  # e.g. too deep
-        raise ModelFormatError(f"{cfg_path} is not valid JSON ({e}); the file is corrupted") from None
+        raise ModelFormatError(
+            f"{cfg_path} is not valid JSON ({e}); the file is corrupted"
+        ) from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ModelFormatError(
-            f"{cfg_path} is not an aekit model config (no \"format\": \"{FORMAT}\"); "
+            f'{cfg_path} is not an aekit model config (no "format": "{FORMAT}"); '
             "was this folder written by another tool?"
         )
     version = config.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool):
-        raise ModelFormatError(f"{cfg_path}: format_version must be an integer, got {version!r}")
+        raise ModelFormatError(
+            f"{cfg_path}: format_version must be an integer, got {version!r}"
+        )
     if version > FORMAT_VERSION or version < 1:
         raise ModelFormatError(
             f"{cfg_path} has format version {version} (written by aekit "
@@ -160,7 +172,9 @@ def read_folder(folder: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[st
     try:
         tensors = load(blob)
     except (SafetensorError, ValueError, RuntimeError, OverflowError) as e:
-        raise ModelFormatError(f"{folder / WEIGHTS_FILE} is not a valid safetensors file: {e}") from None
+        raise ModelFormatError(
+            f"{folder / WEIGHTS_FILE} is not a valid safetensors file: {e}"
+        ) from None
     for name, t in tensors.items():
         if t.is_floating_point() and not bool(torch.isfinite(t).all()):
             raise ModelFormatError(

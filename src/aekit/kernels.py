@@ -32,7 +32,9 @@ class DenseFn(torch.autograd.Function):
     """y = x @ W.T + b, with all three products computed by oneDNN."""
 
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    def forward(
+        ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
+    ) -> torch.Tensor:
         ctx.save_for_backward(x, weight)
         return _lp(x, weight, bias)  # (batch, out)
 
@@ -40,8 +42,12 @@ class DenseFn(torch.autograd.Function):
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         x, weight = ctx.saved_tensors
         grad = grad.contiguous()
-        gx = _lp(grad, weight.t(), None) if ctx.needs_input_grad[0] else None  # (batch, in)
-        gw = _lp(grad.t(), x.t(), None) if ctx.needs_input_grad[1] else None  # (out, in)
+        gx = (
+            _lp(grad, weight.t(), None) if ctx.needs_input_grad[0] else None
+        )  # (batch, in)
+        gw = (
+            _lp(grad.t(), x.t(), None) if ctx.needs_input_grad[1] else None
+        )  # (out, in)
         gb = grad.sum(0) if ctx.needs_input_grad[2] else None
         return gx, gw, gb
 
@@ -50,7 +56,10 @@ def _probe() -> bool:
     """Does the oneDNN path exist here and agree with F.linear (values and grads)?"""
     if os.environ.get("AEKIT_KERNELS", "").lower() in ("off", "0", "false"):
         return False
-    if not (torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")):
+    if not (
+        torch.backends.mkldnn.is_available()
+        and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+    ):
         return False
     try:
         g = torch.Generator().manual_seed(0)
@@ -70,7 +79,7 @@ def _probe() -> bool:
     except (RuntimeError, AttributeError, TypeError, NotImplementedError):
         return False
     return torch.allclose(out, ref, rtol=1e-4, atol=1e-4) and all(
-        a is not None and torch.allclose(a, r, rtol=1e-4, atol=1e-4)
+        a is not None and r is not None and torch.allclose(a, r, rtol=1e-4, atol=1e-4)
         for a, r in zip(grads, ref_grads)
     )
 

@@ -25,7 +25,9 @@ class AEConfig:
 
     n_features: int  # width of the input and of the reconstruction
     latent_dim: int = 1000  # width of the code; must be < n_features (undercomplete)
-    hidden_dims: tuple[int, ...] | None = None  # encoder hidden widths; None: halving rule
+    hidden_dims: tuple[int, ...] | None = (
+        None  # encoder hidden widths; None: halving rule
+    )
     activation: str = "relu"  # hidden-layer activation, see registry.HIDDEN_ACTIVATIONS
     # per-layer overrides, e.g. {"encoder.1": "leaky_relu"} after a dead-unit switch
     layer_activations: dict[str, str] = field(default_factory=dict)

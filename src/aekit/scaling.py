@@ -35,7 +35,10 @@ class MinMaxScaling:
         return (X * self.data_range + self.data_min).astype(np.float32, copy=False)
 
     def to_dict(self) -> dict[str, list[float]]:
-        return {"data_min": self.data_min.tolist(), "data_range": self.data_range.tolist()}
+        return {
+            "data_min": self.data_min.tolist(),
+            "data_range": self.data_range.tolist(),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, list[float]], n_features: int) -> MinMaxScaling:

@@ -36,7 +36,9 @@ class TrainConfig:
     weight_decay: float = 0.0  # Adam L2 penalty
     patience: int | None = 10  # epochs without improvement before stopping; None: never
     loss: str = "mse"  # reconstruction loss, see registry.LOSSES
-    dead_units: str = "warn"  # what to do when a ReLU layer dies: warn | switch | ignore
+    dead_units: str = (
+        "warn"  # what to do when a ReLU layer dies: warn | switch | ignore
+    )
     dead_unit_threshold: float = 0.5  # fraction of dead units that triggers the policy
     precision: str = "fp32"  # fp32, or bf16 autocast with fp32 master weights
     verbose: int = 1  # 0 quiet, 1 progress bar on a terminal, 2 a line per epoch
@@ -51,7 +53,9 @@ class TrainConfig:
         positive_int("batch_size")
         if self.patience is not None:
             positive_int("patience")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+        if not (
+            isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0
+        ):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
         if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
@@ -120,19 +124,27 @@ def make_optimizer(module: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
     """Adam, fused where the platform supports it, else foreach."""
     params = list(module.parameters())
     try:
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
+        return torch.optim.Adam(
+            params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True
+        )
     except (RuntimeError, ValueError):
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
+        return torch.optim.Adam(
+            params, lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True
+        )
 
 
 def new_state(module: nn.Module, cfg: TrainConfig, seed: int) -> TrainState:
     gen = torch.Generator(device="cpu")
     gen.manual_seed(seed)
-    return TrainState(module=module, optimizer=make_optimizer(module, cfg), generator=gen)
+    return TrainState(
+        module=module, optimizer=make_optimizer(module, cfg), generator=gen
+    )
 
 
 def _autocast(device: torch.device, precision: str) -> torch.autocast:
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+    return torch.autocast(
+        device.type, dtype=torch.bfloat16, enabled=precision == "bf16"
+    )
 
 
 @torch.no_grad()
@@ -194,8 +206,12 @@ def _progress(cfg: TrainConfig, state: TrainState) -> Any:
 
     show = cfg.verbose >= 1 and sys.stderr.isatty()
     return tqdm(
-        total=cfg.max_epochs, initial=state.epoch, disable=not show, unit="epoch",
-        leave=False, dynamic_ncols=True,
+        total=cfg.max_epochs,
+        initial=state.epoch,
+        disable=not show,
+        unit="epoch",
+        leave=False,
+        dynamic_ncols=True,
     )
 
 
@@ -265,8 +281,14 @@ def train(
         state.epoch += 1
         val_loss, dead = evaluate_loss(module, monitor_X, cfg.loss, cfg.precision)
         if val_loss < state.best_loss:
-            state.best_loss, state.best_epoch, state.bad_epochs = val_loss, state.epoch, 0
-            state.best_weights = {k: v.detach().clone() for k, v in module.state_dict().items()}
+            state.best_loss, state.best_epoch, state.bad_epochs = (
+                val_loss,
+                state.epoch,
+                0,
+            )
+            state.best_weights = {
+                k: v.detach().clone() for k, v in module.state_dict().items()
+            }
         else:
             state.bad_epochs += 1
         switched = _apply_dead_policy(state, dead, cfg)
