@@ -50,6 +50,7 @@ from safetensors.torch import save_file
 
 from aekit import AutoEncoder
 from aekit import checkpoint as ck
+from aekit.checkpoint import store
 from aekit.errors import TrainingInterrupted
 from aekit.train import Callback
 
@@ -68,7 +69,7 @@ def event(tag):
         sys.exit(99)  # never reached: the test kills us
 
 
-write_file, fsync_dir = ck._write_file, ck.fsync_dir
+write_file, fsync_dir = store._write_file, store.fsync_dir
 
 
 def traced_write(path, data):
@@ -82,7 +83,7 @@ def traced_fsync(folder):
     event("fsync")
 
 
-ck._write_file, ck.fsync_dir = traced_write, traced_fsync
+store._write_file, store.fsync_dir = traced_write, traced_fsync
 
 
 class Probe(Callback):

@@ -1,0 +1,72 @@
+"""Checkpoints of a training run: saved at epoch boundaries, resumed bit for bit.
+
+A checkpoint directory holds one folder per saved point::
+
+    DIR/ckpt-000012/           12 epochs done
+    DIR/ckpt-000012-000034/    34 steps into epoch 13 (written on an interrupt)
+        state.safetensors      weights, best weights, Adam state, RNG states, scaling
+        state.json             everything else, and the SHA-256 of state.safetensors
+
+Both files are written into a hidden temporary folder, flushed to disk, and
+only then is that folder renamed to its final name (the commit). A save killed
+at any moment leaves at most a hidden ``.tmp-*`` folder, which loading ignores
+and the next save removes; a folder named ``ckpt-*`` is always complete.
+Nothing is unpickled: tensors come from safetensors, the rest from JSON.
+
+The modules: `state` (a TrainState as tensors and JSON, and back), `store`
+(folders on disk: the atomic commit, pruning, listing, reading), `callback`
+(saving while training runs), `signals` (StopOnSignal), `resume` (what
+`AutoEncoder.fit` checks and restores when it resumes).
+"""
+
+from __future__ import annotations
+
+from .callback import CheckpointCallback
+from .resume import (
+    RESUME_MAY_CHANGE,
+    check_resume,
+    data_fingerprint,
+    divergence_note,
+    estimator_meta,
+    raise_if_interrupted,
+    resume_state,
+    stored_scaling,
+)
+from .signals import StopOnSignal
+from .state import FORMAT, FORMAT_VERSION, Checkpoint, decode_state, encode_state
+from .store import (
+    MAX_STATE_BYTES,
+    STATE_FILE,
+    TENSORS_FILE,
+    checkpoint_name,
+    latest_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+    save_checkpoint,
+)
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MAX_STATE_BYTES",
+    "RESUME_MAY_CHANGE",
+    "STATE_FILE",
+    "TENSORS_FILE",
+    "Checkpoint",
+    "CheckpointCallback",
+    "StopOnSignal",
+    "check_resume",
+    "checkpoint_name",
+    "data_fingerprint",
+    "decode_state",
+    "divergence_note",
+    "encode_state",
+    "estimator_meta",
+    "latest_checkpoint",
+    "list_checkpoints",
+    "load_checkpoint",
+    "raise_if_interrupted",
+    "resume_state",
+    "save_checkpoint",
+    "stored_scaling",
+]

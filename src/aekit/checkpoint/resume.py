@@ -1,0 +1,202 @@
+"""Resuming an AutoEncoder: what it stores, what must match, how a run ends.
+
+These are the pieces `AutoEncoder.fit` uses: the data fingerprint and the meta
+stored with every checkpoint, the checks that refuse other settings or data,
+the TrainState to continue from, and the errors for a divergence or an
+interrupt that name the checkpoint to resume.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import DataError, DivergenceError, ModelFormatError, TrainingInterrupted
+from ..model import AEConfig
+from ..scaling import MinMaxScaling
+from ..train import Callback, TrainConfig, TrainState, make_optimizer
+from .callback import CheckpointCallback
+from .signals import StopOnSignal
+from .state import Checkpoint
+from .store import latest_checkpoint
+
+# Estimator parameters that may differ between a checkpoint and the AutoEncoder
+# resuming it. Changing lr is allowed to recover from a divergence; the run is
+# then no longer bitwise equal to an uninterrupted one.
+RESUME_MAY_CHANGE = (
+    "max_epochs",
+    "patience",
+    "verbose",
+    "device",
+    "random_state",
+    "lr",
+)
+
+
+def data_fingerprint(X: np.ndarray) -> dict[str, Any]:
+    """Shape and SHA-256 of the training rows: cheap proof of "the same data"."""
+    A = np.ascontiguousarray(X)
+    return {
+        "shape": list(A.shape),
+        "dtype": str(A.dtype),
+        "sha256": hashlib.sha256(A.tobytes()).hexdigest(),
+    }
+
+
+def estimator_meta(
+    est: Any, seed: int, fingerprint: dict[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """What an AutoEncoder stores with its checkpoints: (JSON meta, tensors)."""
+    params = est.get_params()
+    if params.get("hidden_dims") is not None:
+        params["hidden_dims"] = list(params["hidden_dims"])
+    rs = params.get("random_state")
+    if not (isinstance(rs, int) and not isinstance(rs, bool)):
+        params["random_state"] = None  # a RandomState object; the seed below is kept
+    names = getattr(est, "feature_names_in_", None)
+    meta = {
+        "params": params,
+        "seed": seed,
+        "data": fingerprint,
+        "n_features_in": int(est.n_features_in_),
+        "feature_names": None if names is None else [str(n) for n in names],
+    }
+    tensors = {}
+    if est.scaling_ is not None:
+        tensors["scaling.data_min"] = torch.from_numpy(est.scaling_.data_min)
+        tensors["scaling.data_range"] = torch.from_numpy(est.scaling_.data_range)
+    return meta, tensors
+
+
+def check_resume(
+    ckpt: Checkpoint,
+    params: dict[str, Any],
+    fingerprint: dict[str, Any] | None,
+    feature_names: Sequence[str] | None,
+) -> tuple[int, AEConfig]:
+    """Refuse to resume with other settings or data; return (seed, architecture)."""
+    saved = ckpt.params
+    seed = ckpt.meta.get("seed")
+    if not saved or not isinstance(seed, int) or ckpt.architecture is None:
+        raise ModelFormatError(
+            f"checkpoint {ckpt.path} was not written by AutoEncoder.fit (no "
+            "parameters, seed or architecture); it cannot resume an AutoEncoder"
+        )
+    try:
+        arch = AEConfig.from_dict(ckpt.architecture)
+    except (TypeError, ValueError) as e:
+        raise ModelFormatError(
+            f"checkpoint {ckpt.path}: bad architecture ({e})"
+        ) from None
+    for key, value in params.items():
+        if key in RESUME_MAY_CHANGE or key not in saved:
+            continue
+        if _plain(value) != _plain(saved[key]):
+            raise ValueError(
+                f"cannot resume from {ckpt.path}: it was trained with {key}="
+                f"{saved[key]!r}, this AutoEncoder has {key}={value!r}; create the "
+                "AutoEncoder with the checkpoint's parameters "
+                "(aekit.checkpoint.load_checkpoint(dir).params) or start a new fit"
+            )
+    old = ckpt.meta.get("data")
+    if fingerprint is None or old != fingerprint:
+        new = fingerprint or {}
+        shape = old.get("shape") if isinstance(old, dict) else None
+        raise DataError(
+            f"X does not match the data checkpoint {ckpt.path} was trained on "
+            f"(checkpoint: shape {shape}, sha256 {_short(old)}; X: shape "
+            f"{new.get('shape')}, sha256 {_short(new)}); resume with the same "
+            "training rows in the same order, or start a new fit without resume_from"
+        )
+    old_names = ckpt.meta.get("feature_names")
+    new_names = None if feature_names is None else [str(n) for n in feature_names]
+    if old_names != new_names:
+        raise DataError(
+            f"X has feature names {new_names}, but checkpoint {ckpt.path} was trained "
+            f"with {old_names}; resume with the same columns"
+        )
+    return seed, arch
+
+
+def stored_scaling(ckpt: Checkpoint, n_features: int) -> MinMaxScaling:
+    """The scaling saved with the checkpoint."""
+    try:
+        d = {
+            k: ckpt.tensors[f"scaling.{k}"].tolist() for k in ("data_min", "data_range")
+        }
+        return MinMaxScaling.from_dict(d, n_features)
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelFormatError(f"checkpoint {ckpt.path}: bad scaling ({e})") from None
+
+
+def resume_state(ckpt: Checkpoint, module: nn.Module, cfg: TrainConfig) -> TrainState:
+    """The TrainState to resume from, on a fresh optimizer made for `module`."""
+    state = ckpt.train_state(module, make_optimizer(module, cfg), cfg.patience)
+    for group in state.optimizer.param_groups:
+        group["lr"] = cfg.lr  # the only hyperparameter allowed to change
+    return state
+
+
+def divergence_note(
+    error: DivergenceError, saver: CheckpointCallback | None
+) -> Exception:
+    """The DivergenceError, naming the last good checkpoint when there is one."""
+    if saver is None or (last := latest_checkpoint(saver.directory)) is None:
+        return error
+    return DivergenceError(
+        f"{error}; the last checkpoint, {last}, is intact: fit(X, resume_from="
+        f"{os.fspath(saver.directory)!r}) with a smaller lr continues from it"
+    )
+
+
+def raise_if_interrupted(
+    state: TrainState,
+    cfg: TrainConfig,
+    callbacks: Sequence[Callback],
+    saver: CheckpointCallback | None,
+    resumed: Checkpoint | None,
+) -> None:
+    """Raise TrainingInterrupted when a StopOnSignal stopped an unfinished run."""
+    signum = next(
+        (
+            cb.received
+            for cb in callbacks
+            if isinstance(cb, StopOnSignal) and cb.received is not None
+        ),
+        None,
+    )
+    done = state.stopped_early or (state.step == 0 and state.epoch >= cfg.max_epochs)
+    if signum is None or done:
+        return
+    path = saver.last_path if saver is not None else None
+    if path is None and resumed is not None and saver is not None:
+        path = resumed.path  # stopped before the first step after resuming
+    name = signal.Signals(signum).name
+    where = f"epoch {state.epoch + 1}, step {state.step}"
+    if path is None:
+        tail = "no checkpoint was saved (pass checkpoint_dir to be able to resume)"
+    else:
+        tail = f"saved {path}; continue with fit(X, resume_from={os.fspath(path)!r})"
+    raise TrainingInterrupted(
+        f"training interrupted by {name} at {where}; {tail}",
+        checkpoint=None if path is None else os.fspath(path),
+        signal=signum,
+        epoch=state.epoch,
+        step=state.step,
+    )
+
+
+def _plain(v: Any) -> Any:
+    return list(v) if isinstance(v, tuple) else v
+
+
+def _short(fp: Any) -> str:
+    digest = fp.get("sha256") if isinstance(fp, dict) else None
+    return f"{digest[:12]}..." if isinstance(digest, str) else "?"

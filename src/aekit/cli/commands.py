@@ -1,0 +1,206 @@
+"""The commands that use a saved model: encode, reconstruct, evaluate, info."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from .. import __version__
+from .options import ESTIMATOR_OPTIONS, EXIT_OK, TRAIN_CONFIG_FILE, CommandError
+from .train import _dead_text
+
+if TYPE_CHECKING:
+    from ..data import Features
+    from ..estimator import AutoEncoder
+    from ..model import AutoEncoderNet
+
+
+def _load(model: str) -> AutoEncoder:
+    from ..serialize import load
+
+    return load(model)
+
+
+def _features(
+    est: AutoEncoder, args: argparse.Namespace, carry: Sequence[str] = ()
+) -> Features:
+    """The table's features in the model's order, checked against the model."""
+    from .. import data
+
+    names = getattr(est, "feature_names_in_", None)
+    return data.select_features(
+        data.read_table(args.data, key=args.key),
+        label_column=args.label_column,
+        exclude_columns=args.exclude_columns or (),
+        carry_columns=carry,
+        model_names=None if names is None else [str(n) for n in names],
+        n_model_features=int(est.n_features_in_),
+    )
+
+
+def _cmd_encode(args: argparse.Namespace) -> int:
+    from .. import data
+
+    data.check_output(args.output, carried=bool(args.carry_columns))
+    est = _load(args.model)
+    features = _features(est, args, carry=args.carry_columns)
+    Z = est.transform(features.X)
+    data.write_table(
+        args.output, Z, list(est.get_feature_names_out()), features.carried
+    )
+    print(f"wrote {Z.shape[0]} codes of {Z.shape[1]} dimensions to {args.output}")
+    return EXIT_OK
+
+
+def _cmd_reconstruct(args: argparse.Namespace) -> int:
+    from .. import data
+
+    data.check_output(args.output)
+    est = _load(args.model)
+    features = _features(est, args)
+    R = est.reconstruct(features.X)
+    names = features.names or [f"x{i}" for i in range(R.shape[1])]
+    data.write_table(args.output, R, names)
+    print(
+        f"wrote {R.shape[0]} reconstructed rows of {R.shape[1]} features "
+        f"to {args.output}"
+    )
+    return EXIT_OK
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from ..evaluate import evaluate_model
+
+    if args.worst < 0:
+        raise CommandError(f"--worst must be >= 0, got {args.worst}")
+    est = _load(args.model)
+    features = _features(est, args)
+    result = evaluate_model(
+        est, features.X, feature_names=features.names, n_worst=args.worst
+    )
+    if args.json:
+        print(json.dumps({"model": args.model, "data": args.data, **result}, indent=2))
+        return EXIT_OK
+    print(f"{args.data}: {result['n_rows']} rows, {result['n_features']} features")
+    print(f"reconstruction MSE (data scaled to [0, 1]): {result['mse']:.5g}")
+    pca = result.get("pca")
+    if pca:
+        print(f"PCA with as many components, same rows: {pca['mse']:.5g}")
+    if est.loss != "mse":
+        print(f"{est.loss} loss: {result['loss']:.5g}")
+    if result["worst_features"]:
+        print(f"worst {len(result['worst_features'])} features by MSE:")
+        width = max(len(w["feature"]) for w in result["worst_features"])
+        for w in result["worst_features"]:
+            print(f"  {w['feature']:<{width}}  {w['mse']:.5g}")
+    print(f"dead units on these rows: {_dead_text(result['dead_units'])}")
+    for warning in result.get("warnings") or ():
+        print(f"warning: {warning}")
+    return EXIT_OK
+
+
+# -- info ----------------------------------------------------------------------
+
+
+def describe_model(est: AutoEncoder, folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """What `aekit info` shows: architecture, parameters, training, provenance."""
+    from ..io import CONFIG_FILE
+
+    folder = Path(folder)
+    saved = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+    net = cast("AutoEncoderNet", est.module_)
+    cfg = net.config
+    widths = cfg.widths
+    layers = []
+    for prefix, ws in (("encoder", widths), ("decoder", widths[::-1])):
+        for i, (a, b) in enumerate(zip(ws[:-1], ws[1:], strict=True)):
+            act_name = f"{prefix}.{2 * i + 1}"
+            if i == len(ws) - 2:  # the code / the output
+                act = "linear (code)" if prefix == "encoder" else "sigmoid (output)"
+            else:
+                act = cfg.layer_activations.get(act_name, cfg.activation)
+            layers.append(
+                {
+                    "layer": f"{prefix}.{2 * i}",
+                    "in": a,
+                    "out": b,
+                    "activation_layer": act_name,
+                    "activation": act,
+                }
+            )
+    names = getattr(est, "feature_names_in_", None)
+    train_config = folder / TRAIN_CONFIG_FILE
+    last = est.history_[-1] if est.history_ else {}
+    return {
+        "model": str(folder),
+        "saved_by": saved.get("aekit_version"),
+        "aekit_version": __version__,
+        "widths": [*widths, *widths[-2::-1]],
+        "layers": layers,
+        "n_parameters": int(net.n_parameters()),
+        "n_features": int(est.n_features_in_),
+        "feature_names": None if names is None else [str(n) for n in names],
+        "scaling": "min-max to [0, 1]" if est.scaling_ is not None else None,
+        "training": {
+            "epochs": est.n_epochs_,
+            "best_epoch": est.best_epoch_,
+            "best_loss": None if est.history_ == [] else est.best_loss_,
+            "loss": est.loss,
+            "stopped_early": est.stopped_early_,
+            "seconds": est.fit_seconds_,
+            "dead_units": last.get("dead_fraction", {}),
+        },
+        "params": {k: v for k, v in est.get_params().items() if k in ESTIMATOR_OPTIONS},
+        "train_config": (
+            json.loads(train_config.read_text(encoding="utf-8"))
+            if train_config.is_file()
+            else None
+        ),
+    }
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    est = _load(args.model)
+    d = describe_model(est, args.model)
+    if args.json:
+        print(json.dumps(d, indent=2))
+        return EXIT_OK
+    t = d["training"]
+    names = d["feature_names"]
+    shown = "" if names is None else f" ({names[0]} ... {names[-1]})"
+    print(
+        f"model {d['model']} (saved by aekit {d['saved_by']}; "
+        f"this is aekit {__version__})"
+    )
+    print(f"architecture: {' -> '.join(map(str, d['widths']))}")
+    for layer in d["layers"]:
+        print(
+            f"  {layer['layer']:<9} Linear({layer['in']} -> {layer['out']}) -> "
+            f"{layer['activation_layer']} {layer['activation']}"
+        )
+    print(f"parameters: {d['n_parameters']:,}")
+    print(f"features: {d['n_features']}{shown}; scaling: {d['scaling'] or 'none'}")
+    if t["epochs"]:
+        print(
+            f"training: {t['epochs']} epochs in {t['seconds']:.1f} s, best {t['loss']} "
+            f"loss {t['best_loss']:.5g} at epoch {t['best_epoch']}"
+            + (", stopped early" if t["stopped_early"] else "")
+        )
+        print(f"dead units (last epoch): {_dead_text(t['dead_units'])}")
+    params = ", ".join(
+        f"{k}={v!r}"
+        for k, v in d["params"].items()
+        if k not in ("verbose", "random_state")
+    )
+    print(textwrap.fill(f"options: {params}", width=88, subsequent_indent="  "))
+    if d["train_config"] is not None:
+        print(
+            f"trained on: {d['train_config'].get('data')} "
+            f"(random_state={d['train_config'].get('random_state')!r})"
+        )
+    return EXIT_OK

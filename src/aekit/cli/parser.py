@@ -1,0 +1,284 @@
+"""The argument parser of `aekit`: commands, flags, help texts and their examples."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import re
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from .. import __version__
+from .commands import _cmd_encode, _cmd_evaluate, _cmd_info, _cmd_reconstruct
+from .options import (
+    ESTIMATOR_OPTIONS,
+    CommandError,
+    _int_or_none,
+    _keep_last,
+    _names,
+    _widths,
+)
+from .train import _cmd_train
+
+
+class _Parser(argparse.ArgumentParser):
+    commands: dict[str, argparse.ArgumentParser]  # subcommand parsers, by name
+
+    def error(self, message: str) -> NoReturn:
+        raise CommandError(f"{message} (see '{self.prog} --help')")
+
+
+# -- option groups -------------------------------------------------------------
+
+
+def _add_estimator_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model and training (flags override --config)")
+    parse: dict[str, Callable[[str], Any]] = {
+        "int": int,
+        "float": float,
+        "str": str,
+        "widths": _widths,
+        "int_or_none": _int_or_none,
+    }
+    for name, (kind, help_text) in ESTIMATOR_OPTIONS.items():
+        flag = "--" + name.replace("_", "-")
+        if kind == "bool":
+            g.add_argument(
+                flag,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=help_text,
+            )
+        elif kind == "verbosity":
+            v = g.add_mutually_exclusive_group()
+            v.add_argument(
+                "--verbose",
+                dest="verbose",
+                action="store_const",
+                const=2,
+                help="a line per epoch instead of the progress bar",
+            )
+            v.add_argument(
+                "--quiet",
+                dest="verbose",
+                action="store_const",
+                const=0,
+                help="no progress bar and no summary",
+            )
+        else:
+            metavar = {
+                "int": "N",
+                "float": "X",
+                "str": "NAME",
+                "widths": "W,W",
+                "int_or_none": "N",
+            }[kind]
+            g.add_argument(flag, type=parse[kind], metavar=metavar, help=help_text)
+
+
+def _add_data_options(p: argparse.ArgumentParser, *, carry: bool = False) -> None:
+    g = p.add_argument_group("data")
+    g.add_argument("--key", help="the array to read from an .npz holding several")
+    g.add_argument(
+        "--label-column",
+        metavar="NAME",
+        help="a label column, left out of the features",
+    )
+    g.add_argument(
+        "--exclude-columns",
+        type=_names,
+        metavar="A,B",
+        help="columns to leave out of the features",
+    )
+    if carry:
+        g.add_argument(
+            "--carry-columns",
+            type=_names,
+            metavar="A,B",
+            default=[],
+            help="columns to copy to the output, e.g. id,label",
+        )
+
+
+def _add_checkpoint_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("checkpoints and interrupts")
+    g.add_argument(
+        "--checkpoint-dir",
+        metavar="DIR",
+        help="save the training state in DIR every --checkpoint-every epochs, at "
+        "the end and when interrupted",
+    )
+    g.add_argument(
+        "--checkpoint-every",
+        type=int,
+        metavar="N",
+        help="epochs between checkpoints (default: 1)",
+    )
+    g.add_argument(
+        "--keep-last",
+        type=_keep_last,
+        metavar="K",
+        help="how many checkpoints to keep, newest first, or 'all' (default: 3)",
+    )
+    g.add_argument(
+        "--resume",
+        metavar="DIR",
+        help="continue the run checkpointed in DIR, on the same DATA; new "
+        "checkpoints go there too unless --checkpoint-dir is given",
+    )
+
+
+def _add_use_arguments(p: argparse.ArgumentParser, *, output: bool) -> None:
+    p.add_argument(
+        "model", metavar="MODEL_DIR", help="a folder written by 'aekit train'"
+    )
+    p.add_argument(
+        "data", metavar="DATA", help="table: .npy, .npz, .csv, .tsv, .parquet"
+    )
+    if output:
+        p.add_argument(
+            "-o",
+            "--output",
+            metavar="OUT",
+            required=True,
+            help="output table: .npy, .csv, .tsv, .parquet",
+        )
+
+
+# -- the parser ----------------------------------------------------------------
+
+_EXAMPLES = {
+    "train": """\
+example:
+  aekit train digits.csv -o model --label-column label --latent-dim 16 \\
+      --max-epochs 30 --random-state 0
+  aekit train features.npy -o model --config train.yaml --lr 3e-4
+  aekit train features.npy -o model --checkpoint-dir ckpt   # then, if stopped:
+  aekit train features.npy -o model --resume ckpt
+
+A config file (.json, .yaml) maps option names (latent_dim: 16) to values; flags
+given on the command line win. The resolved configuration is written to
+MODEL_DIR/train_config.json, which can be passed back as --config.
+
+SIGINT (Ctrl-C) or SIGTERM stops training after the current batch; with
+--checkpoint-dir that exact point is saved, and the command that resumes it is
+printed. --resume takes the options from the checkpoint; options given
+(e.g. --max-epochs, --lr) override them where a resumed run allows it.""",
+    "encode": """\
+example:
+  aekit encode model digits.csv -o codes.csv --carry-columns label
+
+Columns are matched to the model's features by name where both have names;
+columns the model does not use are ignored.""",
+    "reconstruct": """\
+example:
+  aekit reconstruct model digits.csv -o reconstructed.parquet""",
+    "evaluate": """\
+example:
+  aekit evaluate model digits.csv
+  aekit evaluate model digits.csv --json > metrics.json""",
+    "info": """\
+example:
+  aekit info model""",
+}
+
+
+def build_parser() -> _Parser:
+    """The argument parser of the `aekit` command."""
+    parser = _Parser(
+        prog="aekit",
+        description="Compact representations of feature vectors with autoencoders.",
+        epilog="example:\n  aekit train data.csv -o model --latent-dim 16\n"
+        "  aekit encode model data.csv -o codes.csv\n\n"
+        "Run 'aekit COMMAND --help' for the options of a command.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"aekit {__version__}")
+    parser.commands = {}
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", help="show the full traceback of an error"
+    )
+
+    def command(
+        name: str, help_text: str, func: Callable[[argparse.Namespace], int]
+    ) -> Any:
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text[0].upper() + help_text[1:] + ".",
+            epilog=_EXAMPLES[name],
+            parents=[common],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.set_defaults(func=func)
+        parser.commands[name] = p
+        return p
+
+    p = command("train", "train a model on a table and save it to a folder", _cmd_train)
+    p.add_argument(
+        "data", metavar="DATA", help="table: .npy, .npz, .csv, .tsv, .parquet"
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="MODEL_DIR",
+        required=True,
+        help="folder to save the model in (created, or an aekit model replaced)",
+    )
+    p.add_argument(
+        "--config", metavar="FILE", help="options from a .json or .yaml file"
+    )
+    _add_data_options(p)
+    _add_estimator_options(p)
+    _add_checkpoint_options(p)
+
+    p = command("encode", "write the latent code of every row", _cmd_encode)
+    _add_use_arguments(p, output=True)
+    _add_data_options(p, carry=True)
+
+    p = command(
+        "reconstruct",
+        "write the reconstruction of every row, in original units",
+        _cmd_reconstruct,
+    )
+    _add_use_arguments(p, output=True)
+    _add_data_options(p)
+
+    p = command(
+        "evaluate",
+        "report the reconstruction error and dead units on a table",
+        _cmd_evaluate,
+    )
+    _add_use_arguments(p, output=False)
+    _add_data_options(p)
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument(
+        "--worst",
+        type=int,
+        default=10,
+        metavar="N",
+        help="how many of the worst reconstructed features to list (default: 10)",
+    )
+
+    p = command("info", "describe a saved model", _cmd_info)
+    p.add_argument(
+        "model", metavar="MODEL_DIR", help="a folder written by 'aekit train'"
+    )
+    p.add_argument("--json", action="store_true", help="print the description as JSON")
+    return parser
+
+
+def _unknown_arguments(parser: _Parser, command: str, extra: list[str]) -> NoReturn:
+    """Name the unknown arguments, suggesting the command's closest option."""
+    sub = parser.commands[command]
+    flags = re.findall(r"--[a-z][a-z0-9-]*", sub.format_usage())
+    hint = ""
+    first = next((a.split("=")[0] for a in extra if a.startswith("--")), None)
+    close = difflib.get_close_matches(first, flags, n=1) if first else []
+    if close:
+        hint = f"; did you mean {close[0]}?"
+    raise CommandError(
+        f"unrecognized arguments: {' '.join(extra)}{hint} (see '{sub.prog} --help')"
+    )

@@ -1,0 +1,257 @@
+"""`aekit train`: fit on a table, save the model folder, report; stop and resume."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import shlex
+import signal
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from .config import _check_resume_options, checkpoint_options, resolve_train_options
+from .options import (
+    DATA_OPTIONS,
+    ESTIMATOR_OPTIONS,
+    EXIT_OK,
+    HISTORY_FILE,
+    TRAIN_CONFIG_FILE,
+    CommandError,
+)
+
+if TYPE_CHECKING:
+    from ..data import Features
+    from ..errors import TrainingInterrupted
+    from ..estimator import AutoEncoder
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .. import data
+    from ..errors import DivergenceError
+
+    options = resolve_train_options(args)
+    ckpt = checkpoint_options(args)
+    if "resume_from" in ckpt:
+        _check_resume_options(options, ckpt["params"], ckpt["resume_from"])
+    out = _check_model_dir(Path(args.output), ckpt.get("checkpoint_dir"))
+    table = data.read_table(args.data, key=options.get("key"))
+    features = data.select_features(
+        table,
+        label_column=options.get("label_column"),
+        exclude_columns=options.get("exclude_columns") or (),
+    )
+    est = _make_estimator(options, ckpt.get("params"))
+    fit_kwargs = {k: v for k, v in ckpt.items() if k != "params"}
+    try:
+        seconds = _fit(est, features, _train_callbacks(args), **fit_kwargs)
+    except DivergenceError as e:
+        raise _diverged(e, args, ckpt.get("checkpoint_dir"), est.lr) from None
+    _save_model(est, out, options, args)
+    if est.verbose:
+        print(_train_summary(est, out, seconds))
+    return EXIT_OK
+
+
+def _check_model_dir(out: Path, checkpoint_dir: Path | None = None) -> Path:
+    """Refuse to train into a file, or into a folder that holds something else.
+
+    A checkpoint folder inside `out` (``-o run --checkpoint-dir run/ckpt``) is
+    no reason to refuse.
+    """
+    from ..io import CONFIG_FILE
+
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"{out} is a file; -o needs a folder to save the model in")
+    ignored = checkpoint_dir.resolve() if checkpoint_dir is not None else None
+    held = [p for p in out.iterdir() if p.resolve() != ignored] if out.is_dir() else []
+    if held and not (out / CONFIG_FILE).is_file():
+        raise CommandError(
+            f"{out} is not empty and holds no aekit model; choose a new or empty "
+            "folder so that nothing in it is overwritten"
+        )
+    return out
+
+
+def _make_estimator(
+    options: dict[str, Any], saved: dict[str, Any] | None = None
+) -> AutoEncoder:
+    """The AutoEncoder of `options`; resuming, of the checkpoint's `saved` params.
+
+    Options given (flags or --config) override the saved ones (those a resumed
+    run may not change were refused before). verbose is this command's, not
+    the checkpoint's.
+    """
+    from ..estimator import AutoEncoder
+
+    params = {k: v for k, v in (saved or {}).items() if k in ESTIMATOR_OPTIONS}
+    params.pop("verbose", None)
+    params.update({k: v for k, v in options.items() if k in ESTIMATOR_OPTIONS})
+    params.setdefault("verbose", 1)
+    if params.get("hidden_dims") is not None:
+        params["hidden_dims"] = tuple(params["hidden_dims"])
+    return AutoEncoder(**params)
+
+
+def _train_callbacks(args: argparse.Namespace) -> list[Any]:
+    """Callbacks for `fit`: SIGINT/SIGTERM stop training at the next step."""
+    from ..checkpoint import StopOnSignal
+
+    return [StopOnSignal()]
+
+
+def resume_command(
+    args: argparse.Namespace, directory: str | os.PathLike[str], **override: str
+) -> str:
+    """The `aekit train` command line that resumes this run from `directory`.
+
+    Data options and --config are repeated as given; the estimator's options
+    come back from the checkpoint. `override` adds flags, e.g. ``lr="1e-4"``.
+    """
+    argv = ["aekit", "train", args.data, "-o", args.output, "--resume", directory]
+    if args.config:
+        argv += ["--config", args.config]
+    if args.key is not None:
+        argv += ["--key", args.key]
+    if args.label_column is not None:
+        argv += ["--label-column", args.label_column]
+    if args.exclude_columns:
+        argv += ["--exclude-columns", ",".join(args.exclude_columns)]
+    if args.verbose is not None:
+        argv.append({0: "--quiet", 2: "--verbose"}[args.verbose])
+    for name, value in override.items():
+        argv += ["--" + name.replace("_", "-"), value]
+    return shlex.join(str(a) for a in argv)
+
+
+def _interrupted_text(e: TrainingInterrupted, args: argparse.Namespace) -> str:
+    """One line on a TrainingInterrupted: where, what was saved, how to go on."""
+    name = signal.Signals(e.signal).name
+    where = f"at epoch {e.epoch + 1}, step {e.step}"
+    if e.step == 0:  # stopped between two epochs
+        where = f"after epoch {e.epoch}"
+    if e.checkpoint is None:
+        return (
+            f"interrupted by {name} {where}; no checkpoint was saved (train with "
+            "--checkpoint-dir DIR to be able to resume)"
+        )
+    return (
+        f"interrupted by {name} {where}; checkpoint saved to {e.checkpoint}; "
+        f"resume with: {resume_command(args, Path(e.checkpoint).parent)}"
+    )
+
+
+def _diverged(
+    e: Exception, args: argparse.Namespace, directory: Path | None, lr: float
+) -> Exception:
+    """The DivergenceError, naming the last good checkpoint and how to resume it."""
+    from ..checkpoint import latest_checkpoint
+    from ..errors import DivergenceError
+
+    last = latest_checkpoint(directory) if directory is not None else None
+    if last is None:
+        return e
+    # fit names the checkpoint for Python users; the chained error is the bare one
+    cause = e.__context__ if isinstance(e.__context__, DivergenceError) else e
+    return DivergenceError(
+        f"{cause}; the last checkpoint, {last}, is intact: resume with a smaller "
+        f"--lr: {resume_command(args, last.parent, lr=f'{lr / 10:g}')}"
+    )
+
+
+def _fit(
+    est: AutoEncoder, features: Features, callbacks: list[Any], **fit_kwargs: Any
+) -> float:
+    """Fit `est` on the features (recording their names); return the seconds taken.
+
+    `fit_kwargs` go to `AutoEncoder.fit` as they are (e.g. checkpoint options).
+    """
+    import numpy as np
+
+    t0 = time.perf_counter()
+    est.fit(features.X, callbacks=callbacks, **fit_kwargs)
+    if features.names is not None:
+        # fitted on a plain array: record the columns' names as pandas input would
+        est.feature_names_in_ = np.asarray(features.names, dtype=object)
+    return time.perf_counter() - t0
+
+
+def _save_model(
+    est: AutoEncoder, out: Path, options: dict[str, Any], args: argparse.Namespace
+) -> None:
+    """The model (atomic per file), then the resolved configuration and the history."""
+    from ..io import write_atomic
+
+    est.save(out)
+    resolved = {
+        "aekit_version": __version__,
+        "data": os.path.abspath(args.data),
+        **{k: options.get(k) for k in DATA_OPTIONS},
+        **{k: v for k, v in est.get_params().items() if k in ESTIMATOR_OPTIONS},
+        "seed": est.seed_,  # drawn from random_state; for the record
+    }
+    if resolved["hidden_dims"] is not None:
+        resolved["hidden_dims"] = list(resolved["hidden_dims"])
+    write_atomic(
+        out / TRAIN_CONFIG_FILE, (json.dumps(resolved, indent=2) + "\n").encode()
+    )
+    write_atomic(out / HISTORY_FILE, history_csv(est.history_).encode())
+
+
+def history_csv(history: list[dict[str, Any]]) -> str:
+    """Per-epoch history as CSV: losses, seconds, dead share per layer, switches."""
+    layers = list(history[0]["dead_fraction"]) if history else []
+    text = io.StringIO()
+    w = csv.writer(text, lineterminator="\n")
+    w.writerow(
+        [
+            "epoch",
+            "train_loss",
+            "val_loss",
+            "seconds",
+            *(f"dead_{n}" for n in layers),
+            "switched",
+        ]
+    )
+    for h in history:
+        dead = [h["dead_fraction"].get(n, 0.0) for n in layers]
+        val = "" if h["val_loss"] is None else h["val_loss"]
+        w.writerow(
+            [
+                h["epoch"],
+                h["train_loss"],
+                val,
+                f"{h['seconds']:.4f}",
+                *dead,
+                ";".join(h["switched"]),
+            ]
+        )
+    return text.getvalue()
+
+
+def _train_summary(est: AutoEncoder, out: Path, seconds: float) -> str:
+    last = est.history_[-1] if est.history_ else {}
+    which = "validation" if last.get("val_loss") is not None else "training"
+    stop = (
+        f"stopped early: {est.patience} epochs without improvement"
+        if est.stopped_early_
+        else "reached max_epochs"
+    )
+    return "\n".join(
+        [
+            f"trained {est.n_epochs_} epochs in {seconds:.1f} s ({stop})",
+            f"best {which} loss: {est.best_loss_:.5g} "
+            f"({est.loss}, epoch {est.best_epoch_})",
+            f"dead units: {_dead_text(last.get('dead_fraction', {}))}",
+            f"model saved to {out}",
+        ]
+    )
+
+
+def _dead_text(dead: dict[str, float]) -> str:
+    parts = [f"{name} {frac:.0%}" for name, frac in dead.items() if frac > 0]
+    return ", ".join(parts) if parts else "none"

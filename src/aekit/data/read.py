@@ -1,0 +1,197 @@
+"""Reading tables: .npy, .npz, .csv/.tsv with a header (standard library), .parquet.
+
+pyarrow is imported only for .parquet; pandas is never needed.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from .table import (
+    _DELIMITERS,
+    _NUMERIC_KINDS,
+    TABLE_SUFFIXES,
+    Table,
+    _pyarrow,
+    _suggest,
+)
+
+
+def check_input(path: str | os.PathLike[str]) -> Path:
+    """Return `path` as a Path if it names an existing file of a known table format."""
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"{p} does not exist")
+    if p.is_dir():
+        raise DataError(
+            f"{p} is a folder; pass a data file ({', '.join(TABLE_SUFFIXES)})"
+        )
+    if p.suffix.lower() not in TABLE_SUFFIXES:
+        raise DataError(
+            f"{p} has an unknown extension {p.suffix or '(none)'!r}; aekit reads "
+            f"{', '.join(TABLE_SUFFIXES)}"
+        )
+    if not os.access(p, os.R_OK):
+        raise DataError(f"{p} cannot be read: permission denied")
+    return p
+
+
+def read_table(path: str | os.PathLike[str], *, key: str | None = None) -> Table:
+    """Read a table from ..npy, .npz (array `key`), .csv/.tsv with a header, or .parquet.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file; its extension picks the format.
+    key : str, optional
+        The array to read from an .npz holding several.
+
+    Raises
+    ------
+    DataError
+        The file is missing, a folder, of an unknown format, unreadable or empty.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("a,b\\n1,2\\n3,4\\n")
+    >>> t = read_table(p)
+    >>> t.names, t.n_rows
+    (['a', 'b'], 2)
+    """
+    p = check_input(path)
+    suffix = p.suffix.lower()
+    if key is not None and suffix != ".npz":
+        raise DataError(f"--key only applies to .npz files, not to {p.name}")
+    try:
+        if suffix in _DELIMITERS:
+            table = _read_csv(p, _DELIMITERS[suffix])
+        elif suffix == ".parquet":
+            table = _read_parquet(p)
+        else:
+            table = _from_array(p, _load_array(p, key))
+    except OSError as e:
+        raise DataError(f"{p} cannot be read: {e.strerror or e}") from None
+    if not table.columns:
+        raise DataError(f"{p} has no columns")
+    if table.n_rows == 0:
+        raise DataError(f"{p} has no data rows")
+    return table
+
+
+def _load_array(p: Path, key: str | None) -> np.ndarray:
+    with open(p, "rb") as f:
+        magic = f.read(6)
+    if magic[: 6 if p.suffix.lower() == ".npy" else 2] not in (b"\x93NUMPY", b"PK"):
+        raise DataError(
+            f"{p} is not a valid {p.suffix} file (its header is not {p.suffix}'s)"
+        )
+    try:
+        loaded = np.load(p, allow_pickle=False)
+    except ValueError as e:
+        if "pickle" in str(e):
+            raise DataError(
+                f"{p} holds Python objects (pickled data); aekit reads numeric "
+                "arrays only"
+            ) from None
+        raise DataError(f"{p} is not a valid {p.suffix} file ({e})") from None
+    except (EOFError, OSError, zipfile.BadZipFile) as e:
+        raise DataError(f"{p} is not a valid {p.suffix} file ({e})") from None
+    if isinstance(loaded, np.ndarray):
+        return loaded
+    with loaded:  # an NpzFile
+        names = list(loaded.files)
+        if key is None:
+            if len(names) != 1:
+                found = ", ".join(names) if names else "none"
+                raise DataError(
+                    f"{p} holds {len(names)} arrays ({found}); choose one with "
+                    "--key NAME"
+                )
+            key = names[0]
+        if key not in names:
+            raise DataError(f"{p} has no array {key!r}{_suggest(key, names)}")
+        try:
+            return np.asarray(loaded[key])
+        except ValueError as e:
+            raise DataError(f"{p}: array {key!r} cannot be read ({e})") from None
+
+
+def _from_array(p: Path, a: np.ndarray) -> Table:
+    if a.ndim != 2:
+        raise DataError(
+            f"{p} holds a {a.ndim}-D array of shape {a.shape}; aekit needs a 2-D table "
+            "(rows x features)"
+        )
+    if a.dtype.kind not in _NUMERIC_KINDS:
+        raise DataError(f"{p} holds {a.dtype} values, not numbers")
+    return Table(str(p), None, list(a.T), matrix=a)
+
+
+def _read_csv(p: Path, delimiter: str) -> Table:
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        with open(p, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            try:
+                header = next(reader, None)
+                if header is None:
+                    raise DataError(
+                        f"{p} is empty; aekit needs a header line and data rows"
+                    )
+                for row in reader:
+                    if not row:  # a blank line
+                        continue
+                    if len(row) != len(header):
+                        raise DataError(
+                            f"{p}: line {reader.line_num} has {len(row)} fields "
+                            f"but the header has {len(header)}"
+                        )
+                    rows.append(row)
+                    lines.append(reader.line_num)
+            except csv.Error as e:
+                raise DataError(f"{p}: line {reader.line_num}: {e}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{p} is not UTF-8 text; save it as UTF-8") from None
+    names = [h.strip() for h in header]
+    _check_names(p, names)
+    if not rows:
+        return Table(str(p), names, [np.array([], dtype=str) for _ in names])
+    # text columns; `select_features` makes numbers of those used as features
+    columns = [np.array(c) for c in zip(*rows, strict=True)]
+    return Table(str(p), names, columns, lines=np.asarray(lines, dtype=np.int64))
+
+
+def _check_names(p: Path, names: list[str]) -> None:
+    for j, n in enumerate(names):
+        if not n:
+            raise DataError(f"{p}: column {j} has no name in the header")
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise DataError(f"{p}: column {n!r} appears more than once in the header")
+        seen.add(n)
+
+
+def _read_parquet(p: Path) -> Table:
+    pa = _pyarrow()
+    try:
+        t = pa.parquet.read_table(p)
+    except (pa.ArrowException, ValueError) as e:
+        raise DataError(f"{p} is not a valid Parquet file ({e})") from None
+    names = [str(n) for n in t.column_names]
+    _check_names(p, names)
+    columns, missing = [], {}
+    for j, col in enumerate(t.columns):
+        if col.null_count:
+            missing[j] = int(np.argmax(np.asarray(col.is_null())))
+        columns.append(np.asarray(col.to_numpy()))
+    return Table(str(p), names, columns, missing=missing)
