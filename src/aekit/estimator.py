@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -103,6 +107,8 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     >>> ae.transform(X).shape
     (200, 4)
     """
+
+    module_: AutoEncoderNet  # set by fit
 
     def __init__(
         self,
@@ -312,7 +318,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     def _finish(self, state: TrainState, seed: int, seconds: float) -> None:
         restore_best(state)
-        self.module_ = state.module.eval()
+        self.module_ = cast(AutoEncoderNet, state.module.eval())
         self.history_ = state.history
         self.seed_ = seed
         self.n_epochs_ = state.epoch
@@ -327,9 +333,10 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         """PCA baseline, held-out metrics and anomaly threshold (see aekit.evaluate)."""
         from .evaluate import fit_time_evaluation
 
-        self.pca_, self.metrics_, self.threshold_ = fit_time_evaluation(
-            self, Xu, train_idx, val_idx
-        )
+        pca, metrics, threshold = fit_time_evaluation(self, Xu, train_idx, val_idx)
+        self.metrics_ = metrics
+        self.pca_ = pca
+        self.threshold_: float | None = threshold
 
     @property
     def _n_features_out(self) -> int:

@@ -63,8 +63,9 @@ def save_estimator(est: AutoEncoder, path: str | os.PathLike[str]) -> None:
         "anomaly_threshold": _jsonable(getattr(est, "threshold_", None)),
     }
     state = {k: v for k, v in est.module_.state_dict().items()}
-    if getattr(est, "pca_", None) is not None:  # the PCA baseline, as baseline.* tensors
-        state.update(est.pca_.to_tensors())
+    baseline = getattr(est, "pca_", None)
+    if baseline is not None:  # the PCA baseline, as baseline.* tensors
+        state.update(baseline.to_tensors())
     save_folder(path, config, state)
 
 
