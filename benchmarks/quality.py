@@ -223,34 +223,6 @@ def write_section(path: Path, label: str, text: str) -> None:
     write_atomic(path, (doc.rstrip("\n") + "\n").encode("utf-8"))
 
 
-def he_init() -> None:
-    """Experiment: He-normal init for layers before a ReLU, Xavier elsewhere, zero bias.
-
-    Patches the network class the estimator builds (PyTorch's default
-    nn.Linear init is kaiming_uniform with a=sqrt(5), std 1/sqrt(3 fan_in),
-    which shrinks the signal through every ReLU layer of a deep stack).
-    """
-    from torch import nn
-
-    import aekit.estimator
-    from aekit.model import AutoEncoderNet
-
-    def build(config: Any) -> AutoEncoderNet:
-        net = AutoEncoderNet(config)
-        for stack in (net.encoder, net.decoder):
-            layers = list(stack)
-            for layer, act in zip(layers[::2], layers[1::2], strict=True):
-                assert isinstance(layer, nn.Linear)
-                if isinstance(act, nn.ReLU | nn.LeakyReLU):
-                    nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
-                else:
-                    nn.init.xavier_normal_(layer.weight)
-                nn.init.zeros_(layer.bias)
-        return net
-
-    aekit.estimator.AutoEncoderNet = build  # type: ignore[assignment,misc]
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument(
@@ -275,11 +247,6 @@ def main(argv: list[str] | None = None) -> int:
         help="AutoEncoder parameters, e.g. lr=3e-3 batch_size=64",
     )
     p.add_argument(
-        "--he-init",
-        action="store_true",
-        help="experiment: He/Xavier weight init instead of PyTorch's default",
-    )
-    p.add_argument(
         "--write", metavar="RESULTS.md", help="write the Quality section there"
     )
     p.add_argument(
@@ -288,8 +255,6 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(min(2, torch.get_num_threads()))
     params = parse_params(args.param)
-    if args.he_init:
-        he_init()
     t0 = time.perf_counter()
     rows = []
     for name in args.datasets:
@@ -304,8 +269,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ntotal {total:.0f} s")
     if args.write:
         changed = ", ".join(f"{k}={v!r}" for k, v in params.items())
-        if args.he_init:
-            changed = ", ".join(filter(None, [changed, "He/Xavier init"]))
         env = (
             f"aekit defaults except: {changed or 'none'}; torch {torch.__version__}, "
             f"{torch.get_num_threads()} CPU threads, {platform.machine()}, "

@@ -391,19 +391,25 @@ def test_divergence_keeps_the_last_checkpoint_and_the_fitted_state(X, tmp_path):
         def on_epoch_end(self, state: TrainState) -> None:  # after the saver's save
             snapshot.update(_digest(tmp_path))
 
-    ae.set_params(lr=1e12)  # diverges after a few steps, not at once
+    class Poison(Callback):  # an overflow in the third epoch, as a huge lr would make
+        def on_batch_end(self, state: TrainState) -> None:
+            if (state.epoch, state.step) == (2, 1):
+                with torch.no_grad():
+                    state.module.encoder[0].weight.fill_(float("inf"))
+
+    ae.set_params(lr=2e-3)
     msg = (
         r"loss became nan at epoch (\d+), step \d+.*the last checkpoint, "
         r".*ckpt-0+(\d+), is intact: fit\(X, resume_from="
     )
     with pytest.raises(DivergenceError, match=msg) as info:
-        ae.fit(X, checkpoint_dir=tmp_path, callbacks=[Snapshot()])
+        ae.fit(X, checkpoint_dir=tmp_path, callbacks=[Snapshot(), Poison()])
     diverged, saved = map(int, re.search(msg, str(info.value)).groups())
-    assert saved == diverged - 1 >= 1
+    assert saved == diverged - 1 == 2
     assert _digest(tmp_path) == snapshot  # untouched since the last good epoch
     assert load_checkpoint(tmp_path).epoch == saved
     np.testing.assert_array_equal(ae.transform(X), codes)  # the old fit, whole
-    assert ae.history_ is history and ae.lr == 1e12
+    assert ae.history_ is history and ae.lr == 2e-3
     ae.set_params(lr=1e-3)  # a smaller lr continues from the good checkpoint
     ae.fit(X, resume_from=tmp_path)
     assert ae.n_epochs_ == 4 and np.isfinite(ae.history_[-1]["train_loss"])

@@ -316,7 +316,7 @@ def test_config_file_and_flags_that_override_it(capsys, files, tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(
         "latent_dim: 2\nmax-epochs: 1\nhidden_dims: [6]\nlabel_column: label\n"
-        "exclude_columns: id\nverbose: 0\n"
+        "exclude_columns: id\nverbose: 0\ndead_units: ignore\n"
     )
     m = tmp_path / "m"
     assert run(

@@ -164,7 +164,8 @@ def test_dead_units_switch_revives_and_ignore_does_not(digits):
     assert sw[-1]["dead_fraction"]["encoder.1"] < 0.9
     assert sw[-1]["val_loss"] < 0.6 * sw[0]["val_loss"]
     assert all(h["dead_fraction"]["encoder.1"] == 1.0 for h in ig)
-    assert ig[-1]["val_loss"] > 0.9 * ig[1]["val_loss"]  # stuck near the mean predictor
+    mean_mse = ((X[1500:] - X[:1500].mean(0)) ** 2).mean().item()
+    assert ig[-1]["val_loss"] > 0.95 * mean_mse  # no better than predicting the mean
     assert sw[-1]["val_loss"] < 0.7 * ig[-1]["val_loss"]
 
 

@@ -53,7 +53,9 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     loss : {"mse", "bce"}, default="mse"
         Reconstruction loss on data scaled to [0, 1].
     max_epochs : int, default=100
-    batch_size : int, default=256
+    batch_size : int, default=64
+        Rows per optimizer step. Small tables need many steps: at 256, a
+        1,000-row table gets only 4 steps an epoch (see benchmarks/RESULTS.md).
     lr : float, default=1e-3
         Adam learning rate.
     weight_decay : float, default=0.0
@@ -117,7 +119,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         activation: str = "relu",
         loss: str = "mse",
         max_epochs: int = 100,
-        batch_size: int = 256,
+        batch_size: int = 64,
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         validation_fraction: float = 0.1,

@@ -129,6 +129,25 @@ class AutoEncoderNet(nn.Module):
         widths = config.widths
         self.encoder = _stack(widths, config, "encoder", last="identity")
         self.decoder = _stack(widths[::-1], config, "decoder", last="sigmoid")
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """He-normal weights before ReLU-like units, Xavier-normal elsewhere, zero bias.
+
+        PyTorch's default Linear init (uniform, std 1/sqrt(3 fan_in)) shrinks the
+        signal at every ReLU layer; through the 4-7 layers a side that the halving
+        rule gives, the first layer got ~3e-3 of the last layer's gradient, and the
+        network lost to PCA (benchmarks/RESULTS.md, docs/sigmoid-gradients.md).
+        """
+        for stack in (self.encoder, self.decoder):
+            for i in range(0, len(stack), 2):
+                layer, act = stack[i], stack[i + 1]
+                if isinstance(act, nn.ReLU | nn.LeakyReLU | nn.ELU | nn.GELU):
+                    nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+                else:  # tanh, the linear code, the sigmoid output
+                    nn.init.xavier_normal_(layer.weight)
+                nn.init.zeros_(layer.bias)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, n_features) -> (batch, latent_dim)"""

@@ -31,7 +31,7 @@ class TrainConfig:
     """Options of the training loop (the model's own options live in AEConfig)."""
 
     max_epochs: int = 100  # upper bound on passes over the training rows
-    batch_size: int = 256  # rows per optimizer step
+    batch_size: int = 64  # rows per optimizer step
     lr: float = 1e-3  # Adam learning rate
     weight_decay: float = 0.0  # Adam L2 penalty
     patience: int | None = 10  # epochs without improvement before stopping; None: never

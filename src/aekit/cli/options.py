@@ -91,7 +91,7 @@ ESTIMATOR_OPTIONS: dict[str, tuple[str, str]] = {
     ),
     "loss": ("str", "reconstruction loss: bce, mse (default: mse)"),
     "max_epochs": ("int", "upper bound on passes over the data (default: 100)"),
-    "batch_size": ("int", "rows per optimizer step (default: 256)"),
+    "batch_size": ("int", "rows per optimizer step (default: 64)"),
     "lr": ("float", "Adam learning rate (default: 0.001)"),
     "weight_decay": ("float", "Adam L2 penalty (default: 0.0)"),
     "validation_fraction": (
