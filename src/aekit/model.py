@@ -143,6 +143,7 @@ class AutoEncoderNet(nn.Module):
         for stack in (self.encoder, self.decoder):
             for i in range(0, len(stack), 2):
                 layer, act = stack[i], stack[i + 1]
+                assert isinstance(layer, nn.Linear)
                 if isinstance(act, nn.ReLU | nn.LeakyReLU | nn.ELU | nn.GELU):
                     nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
                 else:  # tanh, the linear code, the sigmoid output
