@@ -1,4 +1,4 @@
-"""The aekit command line on scikit-learn's digits: train, encode, evaluate, info.
+"""The aekit command line on scikit-learn's digits, every command from train to report.
 
 Usage: python examples/demo.py OUT_DIR   (or `make demo`, which writes demo-output/)
 
@@ -46,15 +46,20 @@ def run(*argv: str) -> None:
 def demo(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     data, model, codes = out / "digits.csv", out / "model", out / "codes.csv"
+    scores, report = out / "scores.csv", out / "report.html"
     write_digits(data)
     print(f"wrote {data}: 1797 rows, 64 pixel columns and a label column")
     run("train", str(data), "-o", str(model), *TRAIN_OPTIONS.split())
     run("encode", str(model), str(data), "-o", str(codes), "--carry-columns", "label")
-    run("evaluate", str(model), str(data), "--worst", "5")
+    run("evaluate", str(model), str(data), "--worst", "5", "--label-column", "label")
+    run("score", str(model), str(data), "-o", str(scores), "--carry-columns", "label")
+    run("report", str(model), str(data), "-o", str(report), "--label-column", "label")
     run("info", str(model))
     print(
         f"\ndata:    {data}\nmodel:   {model}/ (config.json, model.safetensors, "
         f"train_config.json, history.csv)\ncodes:   {codes} (label + 16 latent columns)"
+        f"\nscores:  {scores} (label, row, reconstruction_error, is_anomaly)"
+        f"\nreport:  {report} (open it in a browser)"
     )
 
 

@@ -97,7 +97,7 @@ def test_pca_components_capped_by_rows():
 
 
 def test_baseline_over_the_size_limit_is_scored_not_kept(monkeypatch):
-    monkeypatch.setattr(ev, "BASELINE_MAX_FLOATS", 10)
+    monkeypatch.setattr(ev.baseline, "BASELINE_MAX_FLOATS", 10)
     X, _ = _subspace(100)
     est = AutoEncoder(
         latent_dim=3, max_epochs=1, random_state=0, verbose=0, dead_units="ignore"

@@ -24,6 +24,9 @@ _EXPORTS = {
     "TrainingInterrupted": "errors",
     "NotFittedError": "errors",
     "DeadUnitWarning": "errors",
+    "evaluate_model": "evaluate",
+    "score_table": "evaluate",
+    "write_report": "report",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -39,7 +42,9 @@ if TYPE_CHECKING:
         TrainingInterrupted,
     )
     from .estimator import AutoEncoder
+    from .evaluate import evaluate_model, score_table
     from .model import AEConfig, AutoEncoderNet
+    from .report import write_report
     from .serialize import load
     from .train import Callback, TrainConfig
 

@@ -1,4 +1,4 @@
-"""The aekit command line: train, encode, reconstruct, evaluate, info.
+"""The aekit command line: train, encode, reconstruct, evaluate, score, report, info.
 
 A thin layer over the library: it parses arguments, calls aekit, prints, and
 turns the errors a user can fix into one line on stderr. Exit status: 0 ok,
@@ -8,9 +8,10 @@ torch and the estimator are imported inside the commands, so ``aekit --help``
 stays fast.
 
 The modules, from the shell down: `run` (main: dispatch, errors and statuses),
-`parser` (commands and flags), `train` and `commands` (what each command does),
-`config` (--config files, flags and checkpoints resolved to options), `options`
-(the option tables, value types and statuses they all share).
+`parser` (commands and flags), `train`, `commands` and `evidence` (what each
+command does; `evidence` holds score and report), `config` (--config files,
+flags and checkpoints resolved to options), `options` (the option tables, value
+types and statuses they all share).
 """
 
 from __future__ import annotations

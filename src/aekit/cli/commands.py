@@ -15,6 +15,8 @@ from .options import ESTIMATOR_OPTIONS, EXIT_OK, TRAIN_CONFIG_FILE, CommandError
 from .train import _dead_text
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from ..data import Features
     from ..estimator import AutoEncoder
     from ..model import AutoEncoderNet
@@ -81,7 +83,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     est = _load(args.model)
     features = _features(est, args)
     result = evaluate_model(
-        est, features.X, feature_names=features.names, n_worst=args.worst
+        est,
+        features.X,
+        None if args.no_probes else _labels(features.label),
+        feature_names=features.names,
+        n_worst=args.worst,
     )
     if args.json:
         print(json.dumps({"model": args.model, "data": args.data, **result}, indent=2))
@@ -99,9 +105,53 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         for w in result["worst_features"]:
             print(f"  {w['feature']:<{width}}  {w['mse']:.5g}")
     print(f"dead units on these rows: {_dead_text(result['dead_units'])}")
+    if result["probes"] is not None:
+        print("\n".join(_probe_lines(result["probes"], args.label_column)))
     for warning in result.get("warnings") or ():
         print(f"warning: {warning}")
     return EXIT_OK
+
+
+_REPRESENTATIONS = {"autoencoder": "autoencoder", "pca": "PCA", "raw": "raw features"}
+
+
+def _probe_lines(probes: dict[str, Any], label: str) -> list[str]:
+    """The probe accuracies as a small table, one representation a line."""
+    if probes.get("skipped"):
+        return [f"probes on {label!r} skipped: {probes['skipped']}"]
+    results = probes["results"]
+    cv = next(iter(results.values()))["cv"]
+    lines = [
+        f"probe accuracy on {label!r} ({probes['classes']} classes, {cv} "
+        f"cross-validation on {probes['rows']} rows):",
+        f"  {'representation':<14}  {'dims':>4}  logistic  5-NN",
+    ]
+    notes = []
+    for name, r in results.items():
+        shown = _REPRESENTATIONS[name]
+        lines.append(
+            f"  {shown:<14}  {r['dims']:>4}  {r['logistic']:>8.3f}  {r['knn']:>5.3f}"
+        )
+        if r.get("logistic_note"):
+            notes.append(f"  logistic on {shown}: {r['logistic_note']}")
+    if probes.get("note"):
+        notes.append(f"  {probes['note']}")
+    return lines + notes
+
+
+def _labels(column: np.ndarray | None) -> np.ndarray | None:
+    """A label column read as text, as numbers where it is numeric (10 after 9)."""
+    import numpy as np
+
+    if column is None or column.dtype.kind not in "OSU":
+        return column
+    try:
+        values = column.astype(np.float64)
+    except (TypeError, ValueError):
+        return column
+    if not np.isfinite(values).all():
+        return column
+    return values.astype(np.int64) if (values == np.round(values)).all() else values
 
 
 # -- info ----------------------------------------------------------------------

@@ -62,6 +62,18 @@ def _names(text: str) -> list[str]:
     return [n.strip() for n in text.split(",") if n.strip()]
 
 
+def _image_shape(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(s) for s in text.lower().split("x"))
+    except ValueError:
+        h = w = 0
+    if h < 1 or w < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected HEIGHTxWIDTH such as 28x28, got {text!r}"
+        )
+    return h, w
+
+
 def _keep_last(text: str) -> Any:
     if text.strip().lower() == "all":
         return EXPLICIT_NONE

@@ -10,9 +10,11 @@ from typing import Any, NoReturn
 
 from .. import __version__
 from .commands import _cmd_encode, _cmd_evaluate, _cmd_info, _cmd_reconstruct
+from .evidence import _cmd_report, _cmd_score
 from .options import (
     ESTIMATOR_OPTIONS,
     CommandError,
+    _image_shape,
     _int_or_none,
     _keep_last,
     _names,
@@ -176,7 +178,34 @@ example:
     "evaluate": """\
 example:
   aekit evaluate model digits.csv
-  aekit evaluate model digits.csv --json > metrics.json""",
+  aekit evaluate model digits.csv --label-column label
+  aekit evaluate model digits.csv --json > metrics.json
+
+Errors are measured in the model's [0, 1] scaled space, next to the PCA of the
+same size stored with the model. With --label-column, probes (logistic
+regression and 5-nearest-neighbours, cross-validated) compare how well the
+labels can be read from the latent codes, the PCA codes and the raw features;
+--no-probes skips them.""",
+    "score": """\
+example:
+  aekit score model new.csv -o scores.csv --carry-columns id
+  aekit score model new.csv -o scores.parquet --per-feature
+
+Columns: row (0-based), reconstruction_error (mean squared error per row in the
+model's [0, 1] scaled space; higher is more anomalous), is_anomaly (error above
+the threshold stored with the model: the 99th percentile of the training rows'
+errors) and, with --per-feature, error_<feature> (squared error per value).
+Carried columns come first. A .npy output holds the same columns as numbers.""",
+    "report": """\
+example:
+  aekit report model -o report.html
+  aekit report model digits.csv -o report.html --label-column label
+  aekit report model pixels.npy -o report.html --image-shape 28x28
+
+One self-contained HTML file (images inlined, nothing fetched): the model, the
+training curves and the fit-time comparison with PCA; with DATA, reconstruction
+examples, the error per feature, the latent space and diagnostics, and with
+--label-column the probe accuracies. Needs matplotlib: pip install aekit[report]""",
     "info": """\
 example:
   aekit info model""",
@@ -261,6 +290,51 @@ def build_parser() -> _Parser:
         metavar="N",
         help="how many of the worst reconstructed features to list (default: 10)",
     )
+    p.add_argument(
+        "--no-probes",
+        action="store_true",
+        help="skip the probes on --label-column (the slow part)",
+    )
+
+    p = command(
+        "score",
+        "write the anomaly score and flag of every row",
+        _cmd_score,
+    )
+    _add_use_arguments(p, output=True)
+    _add_data_options(p, carry=True)
+    p.add_argument(
+        "--per-feature",
+        action="store_true",
+        help="add the squared error of every feature, columns error_<feature>",
+    )
+
+    p = command("report", "write a self-contained HTML report of a model", _cmd_report)
+    p.add_argument(
+        "model", metavar="MODEL_DIR", help="a folder written by 'aekit train'"
+    )
+    p.add_argument(
+        "data",
+        metavar="DATA",
+        nargs="?",
+        help="table to report on: .npy, .npz, .csv, .tsv, .parquet (optional)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        required=True,
+        help="the HTML file to write, e.g. report.html",
+    )
+    _add_data_options(p)
+    p.add_argument(
+        "--image-shape",
+        type=_image_shape,
+        metavar="HxW",
+        help="draw rows as images of this shape (default: square images when the "
+        "number of features is a square)",
+    )
+    p.add_argument("--title", metavar="TEXT", help="the report's title")
 
     p = command("info", "describe a saved model", _cmd_info)
     p.add_argument(

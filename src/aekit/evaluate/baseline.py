@@ -1,0 +1,140 @@
+"""The PCA baseline: a PCA of the same size as the code, fitted on the same scaled rows.
+
+It is fitted with every model (see `fit_time_evaluation`), stored in
+model.safetensors as the ``baseline.*`` tensors, and scored next to the
+autoencoder wherever the autoencoder is.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+BASELINE_PREFIX = "baseline."  # tensor names of the PCA baseline in model.safetensors
+BASELINE_MAX_FLOATS = 2**24  # components above this (64 MiB of float32) are not kept
+BASELINE_MAX_ROWS = 100_000  # the PCA is fitted on a seeded sample beyond this
+
+
+@dataclass
+class PCABaseline:
+    """A fitted PCA, reduced to what reconstruction needs.
+
+    ``reconstruct(x) = mean + (x - mean) W^T W`` with W the components.
+    """
+
+    components: np.ndarray  # (n_components, n_features) float32, orthonormal rows
+    mean: np.ndarray  # (n_features,) float32
+    explained_variance: np.ndarray  # (n_components,) float32
+
+    @property
+    def n_components(self) -> int:
+        return int(self.components.shape[0])
+
+    def transform(self, Xu: np.ndarray) -> np.ndarray:
+        """(n, n_features) scaled rows -> (n, n_components) PCA codes."""
+        return ((Xu - self.mean) @ self.components.T).astype(np.float32, copy=False)
+
+    def reconstruct(self, Xu: np.ndarray) -> np.ndarray:
+        """Scaled rows -> their projection on the principal subspace (not clipped)."""
+        return (self.transform(Xu) @ self.components + self.mean).astype(
+            np.float32, copy=False
+        )
+
+    def to_tensors(self) -> dict[str, torch.Tensor]:
+        return {
+            f"{BASELINE_PREFIX}{k}": torch.from_numpy(
+                np.ascontiguousarray(v, np.float32)
+            )
+            for k, v in (
+                ("components", self.components),
+                ("mean", self.mean),
+                ("explained_variance", self.explained_variance),
+            )
+        }
+
+    @classmethod
+    def from_tensors(
+        cls, tensors: dict[str, torch.Tensor], n_features: int
+    ) -> PCABaseline:
+        """Rebuild from `to_tensors` output; ValueError if inconsistent."""
+        names = {
+            f"{BASELINE_PREFIX}{k}"
+            for k in ("components", "mean", "explained_variance")
+        }
+        if set(tensors) != names:
+            raise ValueError(f"baseline tensors {sorted(tensors)} != {sorted(names)}")
+        c, m, v = (
+            tensors[f"{BASELINE_PREFIX}{k}"].float().numpy()
+            for k in ("components", "mean", "explained_variance")
+        )
+        if (
+            c.ndim != 2
+            or c.shape[1] != n_features
+            or m.shape != (n_features,)
+            or v.shape != (c.shape[0],)
+        ):
+            raise ValueError(
+                f"baseline shapes {c.shape}, {m.shape}, {v.shape} do not fit "
+                f"{n_features} features"
+            )
+        return cls(c, m, v)
+
+
+def split_baseline(
+    tensors: dict[str, torch.Tensor],
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """(network tensors, baseline tensors) of a model file."""
+    base = {k: t for k, t in tensors.items() if k.startswith(BASELINE_PREFIX)}
+    return {k: t for k, t in tensors.items() if k not in base}, base
+
+
+def fit_baseline(
+    Xu: np.ndarray, n_components: int, seed: int
+) -> tuple[PCABaseline | None, dict[str, Any]]:
+    """PCA of the scaled rows Xu with min(n_components, rows, features) components."""
+    from sklearn.decomposition import PCA
+
+    n, d = Xu.shape
+    k = min(int(n_components), n, d)
+    info: dict[str, Any] = {
+        "n_components": k,
+        "fit_rows": n,
+        "stored": False,
+        "note": None,
+    }
+    if n < 2:
+        info["note"] = "no PCA baseline: fewer than 2 training rows"
+        return None, info
+    if n > BASELINE_MAX_ROWS:
+        rows = np.random.default_rng(seed).choice(n, BASELINE_MAX_ROWS, replace=False)
+        Xu = Xu[np.sort(rows)]
+        info["fit_rows"] = BASELINE_MAX_ROWS
+        info["note"] = (
+            f"PCA fitted on a seeded sample of {BASELINE_MAX_ROWS} of {n} rows"
+        )
+    t0 = time.perf_counter()
+    pca = PCA(n_components=k, random_state=seed).fit(Xu)
+    info["seconds"] = time.perf_counter() - t0
+    if k < n_components:
+        info["note"] = (
+            f"PCA capped at {k} components (min of rows and features) for a "
+            f"{n_components}-dimensional code"
+        )
+    base = PCABaseline(
+        pca.components_.astype(np.float32),
+        pca.mean_.astype(np.float32),
+        pca.explained_variance_.astype(np.float32),
+    )
+    if k * d > BASELINE_MAX_FLOATS:
+        info["note"] = (
+            f"PCA components ({k} x {d} = {k * d} floats) exceed "
+            f"{BASELINE_MAX_FLOATS} and are not kept; its scores were computed at "
+            "fit time"
+        )
+        return base, info  # the caller scores it, then drops it
+    info["stored"] = True
+    return base, info

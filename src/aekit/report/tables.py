@@ -1,0 +1,171 @@
+"""The report's tables: the model summary, fit-time metrics, comparison, diagnostics."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from ..estimator import AutoEncoder
+    from ..model import AutoEncoderNet
+
+
+def _fmt(v: Any, digits: int = 4) -> str:
+    if v is None or isinstance(v, float) and not math.isfinite(v):
+        return "&ndash;"
+    if isinstance(v, float):
+        return f"{v:.{digits}g}"
+    return html.escape(str(v))
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_fmt(c)}</td>" for c in r) + "</tr>" for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _kv(rows: Sequence[tuple[str, Any]]) -> str:
+    """A two-column table of names and values."""
+    cells = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+        for k, v in rows
+    )
+    return f'<table class="kv">{cells}</table>'
+
+
+# -- the sections ----------------------------------------------------------------------
+
+
+def _summary(est: AutoEncoder) -> str:
+    net = cast("AutoEncoderNet", est.module_)
+    cfg = net.config
+    widths = cfg.widths
+    rows = [
+        ("architecture", " → ".join(str(w) for w in [*widths, *widths[-2::-1]])),
+        ("parameters", f"{net.n_parameters():,}"),
+        ("hidden activation", cfg.activation),
+        ("loss", est.loss),
+        (
+            "epochs trained",
+            f"{est.n_epochs_} (best {est.best_epoch_}"
+            + (", stopped early)" if est.stopped_early_ else ")"),
+        ),
+        (
+            "training time",
+            "–" if est.fit_seconds_ is None else f"{est.fit_seconds_:.1f} s",
+        ),
+        ("anomaly threshold", _fmt(getattr(est, "threshold_", None))),
+    ]
+    return _kv(rows)
+
+
+def _fit_metrics(est: AutoEncoder) -> str:
+    m = getattr(est, "metrics_", None) or {}
+    if not m:
+        return '<p class="note">No fit-time metrics stored with this model.</p>'
+    pca = m.get("pca") or {}
+    rows = []
+    for split in ("train", "validation"):
+        ae_s = (m.get("autoencoder") or {}).get(split)
+        pca_s = pca.get(split)
+        if ae_s is None:
+            continue
+        rows.append(
+            (f"autoencoder, {split} rows", ae_s["mse"], ae_s["mae"], ae_s["r2"])
+        )
+        if pca_s is not None:
+            rows.append(
+                (
+                    f"PCA ({pca.get('n_components')}), {split} rows",
+                    pca_s["mse"],
+                    pca_s["mae"],
+                    pca_s["r2"],
+                )
+            )
+    note = f'<p class="note">{html.escape(pca["note"])}</p>' if pca.get("note") else ""
+    return _table(("model", "MSE", "MAE", "R²"), rows) + note
+
+
+def _comparison(ev: dict[str, Any]) -> str:
+    probes = ev.get("probes") or {}
+    res = probes.get("results", {})
+    reps = [
+        (
+            "autoencoder",
+            ev["autoencoder"],
+            len(ev["latent"]["variance"]),
+        )
+    ]
+    if ev["pca"] is not None:
+        reps.append(("PCA", ev["pca"], ev["pca"].get("n_components")))
+    reps.append(("raw features", None, ev["n_features"]))
+    keys = {"autoencoder": "autoencoder", "PCA": "pca", "raw features": "raw"}
+    rows = []
+    for name, rec, dims in reps:
+        p = res.get(keys[name], {})
+        if rec is None and not p:
+            continue
+        row = [
+            name,
+            dims,
+            None if rec is None else rec["mse"],
+            None if rec is None else rec["mae"],
+            None if rec is None else rec["r2"],
+        ]
+        rows.append(row + ([p.get("logistic"), p.get("knn")] if res else []))
+    header = ["representation", "dims", "MSE", "MAE", "R²"]
+    out = _table(header + (["logistic probe", "5-NN probe"] if res else []), rows)
+    notes = []
+    if not res:
+        notes.append(probes.get("skipped") or "no labels given: no probes")
+    else:
+        any_rep = next(iter(res.values()))
+        notes.append(
+            f"probe accuracy, {any_rep['cv']} cross-validation on {probes['rows']} rows"
+        )
+        if probes.get("note"):
+            notes.append(probes["note"])
+    return out + "".join(f'<p class="note">{html.escape(n)}</p>' for n in notes)
+
+
+def _diagnostics(ev: dict[str, Any]) -> str:
+    dead = _table(
+        ("hidden layer", "dead units on these rows"),
+        [(k, f"{v:.0%}") for k, v in ev["dead_units"].items()],
+    )
+    lat, sat, tr = ev["latent"], ev["saturation"], ev["training"]
+    facts = [
+        (
+            "idle latent dimensions",
+            f"{lat['n_idle']} of {len(lat['variance'])} ({lat['idle_threshold']})",
+        ),
+        (
+            "saturated outputs",
+            f"{sat['fraction']:.1%} (< {sat['limits'][0]}: "
+            f"{sat['low']:.1%}, > {sat['limits'][1]}: {sat['high']:.1%}); targets in "
+            f"those ranges: {sat['target_fraction']:.1%}",
+        ),
+    ]
+    if tr.get("available"):
+        facts.append(
+            (
+                "validation / training loss at best epoch",
+                _fmt(tr["gap_ratio_at_best"], 3),
+            )
+        )
+        facts.append(
+            (
+                "validation loss change after best epoch",
+                f"{tr['val_rise_after_best']:+.1%}",
+            )
+        )
+    facts_t = _kv(facts)
+    worst = _table(
+        ("feature", "autoencoder MSE", "PCA MSE"),
+        [(w["feature"], w["mse"], w["pca_mse"]) for w in ev["worst_features"]],
+    )
+    return dead + facts_t + "<h3>Worst reconstructed features</h3>" + worst
