@@ -61,26 +61,19 @@ HIDDEN = ("relu", "relu-he", "sigmoid")  # relu-he: ReLU with He-normal init
 
 
 def build(n_features: int, latent: int, hidden: str, seed: int) -> AutoEncoderNet:
-    """aekit's network with PyTorch's default init.
-
-    hidden='sigmoid' swaps every hidden ReLU for a sigmoid; 'relu-he' re-draws
-    the weights of layers followed by a ReLU from He's normal (std sqrt(2 /
-    fan_in)), the others from Xavier's, with zero biases.
+    """aekit's network: 'relu-he' as aekit builds it (He-normal weights before a
+    ReLU, Xavier elsewhere, zero biases); 'relu' and 'sigmoid' with PyTorch's default
+    nn.Linear init, 'sigmoid' also swapping every hidden ReLU for a sigmoid.
     """
     torch.manual_seed(seed)
     net = AutoEncoderNet(AEConfig(n_features=n_features, latent_dim=latent))
+    if hidden != "relu-he":
+        for layer in net.modules():
+            if isinstance(layer, nn.Linear):
+                nn.Linear.reset_parameters(layer)
     if hidden == "sigmoid":
         for _, stack, idx in net.hidden_layers():
             stack[idx] = nn.Sigmoid()
-    if hidden == "relu-he":
-        for stack in (net.encoder, net.decoder):
-            for layer, act in zip(stack[::2], stack[1::2], strict=True):
-                assert isinstance(layer, nn.Linear)
-                if isinstance(act, nn.ReLU):
-                    nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
-                else:
-                    nn.init.xavier_normal_(layer.weight)
-                nn.init.zeros_(layer.bias)
     return net
 
 

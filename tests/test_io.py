@@ -128,3 +128,12 @@ def test_save_unfitted_refused(tmp_path):
 
     with pytest.raises(NotFittedError):
         AutoEncoder().save(tmp_path / "m")
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    mask = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "a.txt", b"x")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644

@@ -3,18 +3,28 @@ import torch
 import torch.nn.functional as F
 
 from aekit import kernels
-from aekit.kernels import Dense, DenseFn, fast_linear_enabled, set_fast_linear
+from aekit.kernels import (
+    Dense,
+    DenseFn,
+    fast_linear_enabled,
+    set_fast_linear,
+)
 
 
 @pytest.fixture(autouse=True)
-def _reset_probe():
+def _reset_probe(monkeypatch):
+    monkeypatch.setenv("AEKIT_KERNELS", "on")  # test the path whatever the CPU
     set_fast_linear(None)
     yield
     set_fast_linear(None)
 
 
 needs_onednn = pytest.mark.skipif(
-    not kernels._probe(), reason="oneDNN linear is not available in this torch build"
+    not (
+        torch.backends.mkldnn.is_available()
+        and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+    ),
+    reason="oneDNN linear is not available in this torch build",
 )
 
 
@@ -52,6 +62,12 @@ def test_dense_takes_fast_path_only_where_it_applies(monkeypatch):
     assert calls == [1]
 
 
+@needs_onednn
+def test_probe_passes_when_first_asked_inside_inference_or_autocast():
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        assert fast_linear_enabled()
+
+
 def test_turning_off_falls_back_to_f_linear(monkeypatch):
     set_fast_linear(False)
     assert not fast_linear_enabled()
@@ -62,7 +78,7 @@ def test_turning_off_falls_back_to_f_linear(monkeypatch):
 def test_environment_variable_and_broken_op_disable_the_path(monkeypatch):
     monkeypatch.setenv("AEKIT_KERNELS", "off")
     assert kernels._probe() is False
-    monkeypatch.delenv("AEKIT_KERNELS")
+    monkeypatch.setenv("AEKIT_KERNELS", "on")
 
     def broken(*a):
         raise RuntimeError("no such kernel")
@@ -95,3 +111,19 @@ def test_both_paths_train_to_the_same_loss(digits):
         cfg = TrainConfig(max_epochs=5, batch_size=64, verbose=0, dead_units="ignore")
         losses.append(train(net, X[:1500], X[1500:], cfg).history[-1]["val_loss"])
     assert losses[0] == pytest.approx(losses[1], rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    "setting, vendor, wanted",
+    [
+        ("auto", "GenuineIntel", False),
+        ("auto", "AuthenticAMD", True),
+        ("auto", "", False),
+        ("on", "GenuineIntel", True),
+        ("off", "AuthenticAMD", False),
+    ],
+)
+def test_auto_uses_onednn_only_off_intel(monkeypatch, setting, vendor, wanted):
+    monkeypatch.setenv("AEKIT_KERNELS", setting)
+    monkeypatch.setattr(kernels, "_cpu_vendor", lambda: vendor)
+    assert kernels._wanted() is wanted

@@ -35,6 +35,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        _chmod_like_open(fd)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -45,6 +46,15 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
             os.unlink(tmp)
         raise
     fsync_dir(path.parent)
+
+
+def _chmod_like_open(fd: int) -> None:
+    """Give a mkstemp file (0600) the mode open() would have given: 0666 less umask."""
+    if not hasattr(os, "fchmod"):  # pragma: no cover - Windows
+        return
+    mask = os.umask(0)
+    os.umask(mask)
+    os.fchmod(fd, 0o666 & ~mask)
 
 
 def fsync_dir(folder: str | os.PathLike[str]) -> None:

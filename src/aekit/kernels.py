@@ -8,7 +8,8 @@ primitive. That operator (``torch.ops.mkldnn._linear_pointwise``) is private, so
 it is used only after a probe has checked, on a small case, that it gives the
 same output and gradients as ``torch.nn.functional.linear``; otherwise, or
 when ``AEKIT_KERNELS=off`` or ``set_fast_linear(False)``, every layer uses
-``F.linear``.
+``F.linear``. By default it is used on non-Intel CPUs only, where MKL is slow
+(`_wanted`); ``AEKIT_KERNELS=on`` forces it.
 """
 
 from __future__ import annotations
@@ -52,9 +53,36 @@ class DenseFn(torch.autograd.Function):
         return gx, gw, gb
 
 
+def _cpu_vendor() -> str:
+    """'GenuineIntel', 'AuthenticAMD', ... from /proc/cpuinfo; '' where unknown."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def _wanted() -> bool:
+    """AEKIT_KERNELS: 'on', 'off', or 'auto' (default): on for non-Intel x86 CPUs.
+
+    MKL, torch's default CPU matmul, is fast on Intel CPUs (on the Xeon of
+    benchmarks/RESULTS.md the oneDNN path was 0.8x of it on workload S) and
+    takes slow paths elsewhere (on an AMD Zen 5, oneDNN reached ~2x MKL).
+    """
+    setting = os.environ.get("AEKIT_KERNELS", "auto").lower()
+    if setting in ("off", "0", "false"):
+        return False
+    if setting in ("on", "1", "true"):
+        return True
+    return _cpu_vendor() not in ("GenuineIntel", "")
+
+
 def _probe() -> bool:
     """Does the oneDNN path exist here and agree with F.linear (values and grads)?"""
-    if os.environ.get("AEKIT_KERNELS", "").lower() in ("off", "0", "false"):
+    if not _wanted():
         return False
     if not (
         torch.backends.mkldnn.is_available()
@@ -88,7 +116,10 @@ def fast_linear_enabled() -> bool:
     """Whether linear layers on the CPU in fp32 take the oneDNN path (probed once)."""
     global _enabled
     if _enabled is None:
-        _enabled = _probe()
+        # grads on and autocast off, whatever context asks first (e.g. transform)
+        with torch.inference_mode(False), torch.enable_grad():
+            with torch.autocast("cpu", enabled=False):
+                _enabled = _probe()
     return _enabled
 
 

@@ -277,7 +277,7 @@ def build_parser() -> _Parser:
 
     p = command(
         "evaluate",
-        "report the reconstruction error and dead units on a table",
+        "reconstruction error against PCA, probes and diagnostics on a table",
         _cmd_evaluate,
     )
     _add_use_arguments(p, output=False)
