@@ -144,7 +144,7 @@ def test_version(capsys):
 
 
 def test_every_estimator_parameter_has_a_flag_with_its_true_default(capsys):
-    from aekit.estimator import DEVICES
+    from aekit.prepare import DEVICES
     from aekit.registry import HIDDEN_ACTIVATIONS, LOSSES
     from aekit.train import DEAD_UNIT_POLICIES, PRECISIONS
 

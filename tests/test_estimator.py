@@ -164,7 +164,7 @@ def test_nan_is_refused(digits):
 
 
 def test_validation_split_is_seeded_and_disjoint():
-    from aekit.estimator import split_rows
+    from aekit.prepare import split_rows
 
     tr, va = split_rows(100, 0.1, seed=3)
     assert len(va) == 10 and len(tr) == 90

@@ -16,23 +16,17 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .errors import DataError, DivergenceError
+from .errors import DivergenceError
 from .model import AEConfig, AutoEncoderNet
+from .prepare import (
+    as_codes,
+    as_float32,
+    fit_scaling,
+    resolve_device,
+    split_rows,
+)
 from .scaling import MinMaxScaling, check_unit_range
 from .train import EVAL_BATCH, Callback, TrainConfig, TrainState, restore_best, train
-
-DEVICES = ("auto", "cpu", "cuda")
-
-
-def resolve_device(device: str) -> torch.device:
-    """'auto' -> cuda when available, else cpu; 'cuda' without a GPU is refused."""
-    if not isinstance(device, str) or device.split(":")[0] not in DEVICES:
-        raise ValueError(f"unknown device {device!r}; choose from {list(DEVICES)}")
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} but no CUDA GPU is available; use device='cpu'")
-    return torch.device(device)
 
 
 class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -180,11 +174,13 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     def _validate(self, X: Any, reset: bool) -> np.ndarray:
         if X is None:
-            raise TypeError("X is None; pass an array-like of shape (n_samples, n_features)")
+            raise TypeError(
+                "X is None; pass an array-like of shape (n_samples, n_features)"
+            )
         X = validate_data(
             self, X, reset=reset, dtype=[np.float32, np.float64], ensure_min_samples=1
         )
-        return _as_float32(X)
+        return as_float32(X)
 
     def _to_unit(self, X: np.ndarray) -> np.ndarray:
         """Original units -> the [0, 1] space the network sees."""
@@ -241,7 +237,11 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         before = {k: v for k, v in vars(self).items() if k.endswith("_")}
         try:
             return self._fit(
-                X, list(callbacks or ()), checkpoint_dir, checkpoint_every, keep_last,
+                X,
+                list(callbacks or ()),
+                checkpoint_dir,
+                checkpoint_every,
+                keep_last,
                 resume_from,
             )
         except BaseException:
@@ -282,7 +282,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         else:
             rng = check_random_state(self.random_state)
             seed = int(rng.randint(np.iinfo(np.int32).max))
-        self.scaling_: MinMaxScaling | None = _fit_scaling(X) if self.scale else None
+        self.scaling_: MinMaxScaling | None = fit_scaling(X) if self.scale else None
         if resumed is not None and self.scale:
             self.scaling_ = ck.stored_scaling(resumed, X.shape[1])
         Xu = self._to_unit(X)
@@ -367,7 +367,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     def inverse_transform(self, X: Any) -> np.ndarray:
         """Decode latent codes back to reconstructions in the original units."""
         check_is_fitted(self)
-        Z = _as_codes(X, self._n_features_out)
+        Z = as_codes(X, self._n_features_out)
         R = self._batched(self.module_.decode, Z)
         return self.scaling_.inverse_transform(R) if self.scaling_ is not None else R
 
@@ -441,7 +441,9 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
         if tags.transformer_tags is not None:
-            tags.transformer_tags.preserves_dtype = ["float32"]  # codes are always float32
+            tags.transformer_tags.preserves_dtype = [
+                "float32"
+            ]  # codes are always float32
         return tags
 
     # -- persistence -------------------------------------------------------------
@@ -451,50 +453,3 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         from .serialize import save_estimator
 
         save_estimator(self, path)
-
-
-def _as_codes(Z: Any, latent_dim: int) -> np.ndarray:
-    from sklearn.utils import check_array
-
-    Z = check_array(Z, dtype=[np.float32, np.float64])
-    if Z.shape[1] != latent_dim:
-        raise ValueError(
-            f"X has {Z.shape[1]} features, but inverse_transform is expecting "
-            f"{latent_dim} latent dimensions as input"
-        )
-    return np.asarray(Z, dtype=np.float32)
-
-
-def _as_float32(X: np.ndarray) -> np.ndarray:
-    """X as float32, refusing values beyond float32's range (they would become inf)."""
-    with np.errstate(over="ignore"):
-        X32 = np.asarray(X, dtype=np.float32)
-    if X32 is not X and not np.isfinite(X32).all():
-        j = int(np.flatnonzero(~np.isfinite(X32).all(axis=0))[0])
-        raise DataError(
-            f"X has values too large for float32 in column {j} (up to "
-            f"{float(np.abs(X[:, j]).max()):g}); aekit computes in float32, whose "
-            f"largest value is {float(np.finfo(np.float32).max):.4g}: rescale that "
-            "column"
-        )
-    return X32
-
-
-def _fit_scaling(X: np.ndarray) -> MinMaxScaling:
-    """Min-max scaling of X, refusing a column whose range overflows float32."""
-    with np.errstate(over="ignore"):
-        scaling = MinMaxScaling.fit(X)
-    if not np.isfinite(scaling.data_range).all():
-        j = int(np.flatnonzero(~np.isfinite(scaling.data_range))[0])
-        raise DataError(
-            f"column {j} of X spans {float(X[:, j].min()):g} to "
-            f"{float(X[:, j].max()):g}, a range too wide for float32; rescale that column"
-        )
-    return scaling
-
-
-def split_rows(n: int, validation_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded split of range(n) into (train, validation) row indices; train keeps >= 1 row."""
-    perm = np.random.default_rng(seed).permutation(n)
-    n_val = min(int(round(n * validation_fraction)), n - 1)
-    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
