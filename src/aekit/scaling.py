@@ -29,10 +29,14 @@ class MinMaxScaling:
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         divisor = np.where(self.data_range > 0, self.data_range, np.float32(1))
-        return ((X - self.data_min) / divisor).astype(np.float32, copy=False)
+        out = np.subtract(X, self.data_min, dtype=np.float32)  # one new array,
+        np.divide(out, divisor, out=out)  # then in place: no temporaries
+        return out
 
     def inverse_transform(self, X: np.ndarray) -> np.ndarray:
-        return (X * self.data_range + self.data_min).astype(np.float32, copy=False)
+        out = np.multiply(X, self.data_range, dtype=np.float32)
+        np.add(out, self.data_min, out=out)
+        return out
 
     def to_dict(self) -> dict[str, list[float]]:
         return {
