@@ -115,10 +115,6 @@ class TrainState:
     stop_requested: bool = False  # set by a callback: stop at the next step boundary
     stopped_early: bool = False  # patience ran out
 
-    @property
-    def finished(self) -> bool:
-        return self.stopped_early or (self.step == 0 and not self.stop_requested)
-
 
 def make_optimizer(module: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     """Adam, fused where the platform supports it, else foreach."""

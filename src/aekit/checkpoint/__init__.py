@@ -1,16 +1,7 @@
 """Checkpoints of a training run: saved at epoch boundaries, resumed bit for bit.
 
-A checkpoint directory holds one folder per saved point::
-
-    DIR/ckpt-000012/           12 epochs done
-    DIR/ckpt-000012-000034/    34 steps into epoch 13 (written on an interrupt)
-        state.safetensors      weights, best weights, Adam state, RNG states, scaling
-        state.json             everything else, and the SHA-256 of state.safetensors
-
-Both files are written into a hidden temporary folder, flushed to disk, and
-only then is that folder renamed to its final name (the commit). A save killed
-at any moment leaves at most a hidden ``.tmp-*`` folder, which loading ignores
-and the next save removes; a folder named ``ckpt-*`` is always complete.
+One folder per saved point, committed by an atomic rename, so a folder named
+``ckpt-*`` is always complete (the layout is described in `store`).
 Nothing is unpickled: tensors come from safetensors, the rest from JSON.
 
 The modules: `state` (a TrainState as tensors and JSON, and back), `store`
