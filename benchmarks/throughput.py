@@ -103,14 +103,20 @@ def run_sklearn(widths: list[int], rows: int, epochs: int, device: str) -> float
 def run_aekit(
     widths: list[int], rows: int, epochs: int, device: str, precision: str
 ) -> float:
-    """aekit's training loop, with its per-epoch validation and dead-unit monitor (10%)."""
+    """aekit's training loop as `fit` runs it: rows gathered and min-max scaled per
+    batch, with the per-epoch validation and dead-unit monitor (10% more rows)."""
     import torch
 
     from aekit.model import AEConfig, AutoEncoderNet
+    from aekit.prepare import ScaledRows
+    from aekit.scaling import MinMaxScaling
     from aekit.train import Callback, TrainConfig, train
 
     X = _data(widths, rows + rows // 9, device)
-    X_train, X_val = X[:rows], X[rows:]
+    scaling = MinMaxScaling.fit(X.cpu().numpy())
+    idx = torch.arange(len(X), device=device)
+    X_train = ScaledRows(X, idx[:rows], scaling)
+    X_val = ScaledRows(X, idx[rows:], scaling)
     net = AutoEncoderNet(AEConfig(widths[0], widths[-1], tuple(widths[1:-1]))).to(
         device
     )

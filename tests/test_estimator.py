@@ -171,3 +171,49 @@ def test_validation_split_is_seeded_and_disjoint():
     assert not set(tr) & set(va)
     assert np.array_equal(va, split_rows(100, 0.1, seed=3)[1])
     assert len(split_rows(2, 0.9, seed=0)[0]) == 1  # training keeps a row
+
+
+@pytest.mark.parametrize("scaled", [True, False])
+def test_scaled_rows_equal_scaling_first_then_indexing(scaled):
+    from aekit.prepare import ScaledRows, fit_scaling, split_rows
+
+    X = (np.random.default_rng(1).random((50, 7)) * 9 - 3).astype(np.float32)
+    X_before = X.copy()
+    scaling = fit_scaling(X) if scaled else None
+    U = scaling.transform(X) if scaled else X
+    tr, _ = split_rows(len(X), 0.2, seed=5)
+    rows = ScaledRows(torch.from_numpy(X), torch.from_numpy(tr), scaling)
+    assert len(rows) == len(tr)
+    pos = torch.tensor([3, 0, 7, 7])
+    # bitwise: the same float32 arithmetic as scaling the whole table first
+    np.testing.assert_array_equal(rows.take(pos).numpy(), U[tr][pos.numpy()])
+    np.testing.assert_array_equal(torch.cat(list(rows.chunks(6))).numpy(), U[tr])
+    np.testing.assert_array_equal(rows.numpy(), U[tr])
+    sub = rows.subset(np.array([1, 4]))
+    np.testing.assert_array_equal(sub.numpy(), U[tr][[1, 4]])
+    whole = ScaledRows(torch.from_numpy(X), None, scaling)
+    np.testing.assert_array_equal(torch.cat(list(whole.chunks(16))).numpy(), U)
+    np.testing.assert_array_equal(X, X_before)  # the caller's table is never written
+
+
+def test_fit_releases_training_state_before_its_evaluation(digits, monkeypatch):
+    from aekit import estimator as est_mod
+    from aekit.train import Callback
+
+    class Keep(Callback):
+        def on_train_begin(self, state):
+            self.state = state
+
+    keep, seen = Keep(), {}
+    real = est_mod.AutoEncoder._fit_evaluation
+
+    def spy(self, *args):
+        st = keep.state
+        seen["adam moments"] = len(st.optimizer.state)
+        seen["best copy"] = st.best_weights is not None
+        seen["grads"] = sum(p.grad is not None for p in self.module_.parameters())
+        return real(self, *args)
+
+    monkeypatch.setattr(est_mod.AutoEncoder, "_fit_evaluation", spy)
+    _ae(latent_dim=4).fit(digits[:200], callbacks=[keep])
+    assert seen == {"adam moments": 0, "best copy": False, "grads": 0}

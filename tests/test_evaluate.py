@@ -7,6 +7,7 @@ import torch
 from aekit import AutoEncoder, ModelFormatError, NotFittedError, load
 from aekit import evaluate as ev
 from aekit.evaluate import _Errors, evaluate_model, probe, score_table, training_gap
+from aekit.prepare import ScaledRows
 
 
 def _subspace(n, d=12, k=3, seed=0, noise=0.0):
@@ -84,6 +85,43 @@ def test_pca_baseline_is_exact_on_a_linear_subspace():
     assert min(r["pca"]["per_feature"]["r2"]) > 1 - 1e-5
     # two training epochs cannot compete with an exact linear model
     assert any("PCA baseline" in w for w in r["warnings"])
+
+
+@pytest.mark.parametrize("rows", [None, "sample"])
+def test_covariance_pca_equals_sklearn_full_svd(monkeypatch, rows):
+    from sklearn.decomposition import PCA
+
+    monkeypatch.setattr(ev.baseline, "COVARIANCE_CHUNK", 37)  # several chunks
+    rng = np.random.default_rng(3)
+    X = (rng.random((300, 20)) @ rng.random((20, 20)) / 5).astype(np.float32)
+    idx = np.sort(rng.choice(300, 150, replace=False)) if rows else None
+    data = ScaledRows(torch.from_numpy(X))
+    ours = ev.baseline._pca_by_covariance(data.subset(idx) if rows else data, 6)
+    ref = PCA(6, svd_solver="full").fit(
+        (X if idx is None else X[idx]).astype(np.float64)
+    )
+    np.testing.assert_allclose(ours.mean, ref.mean_, rtol=1e-5)
+    np.testing.assert_allclose(
+        ours.explained_variance, ref.explained_variance_, rtol=1e-4
+    )
+    # the same components, signs included (scikit-learn's rule)
+    np.testing.assert_allclose(ours.components, ref.components_, atol=2e-4)
+    np.testing.assert_allclose(
+        ours.reconstruct(X), ref.inverse_transform(ref.transform(X)), atol=1e-4
+    )
+
+
+def test_tall_data_uses_the_covariance_path_wide_data_svd(monkeypatch):
+    calls = []
+    for name in ("_pca_by_covariance", "_pca_by_svd"):
+        real = getattr(ev.baseline, name)
+        monkeypatch.setattr(
+            ev.baseline, name, lambda *a, _r=real, _n=name: calls.append(_n) or _r(*a)
+        )
+    rng = np.random.default_rng(0)
+    ev.baseline.fit_baseline(rng.random((50, 10), np.float32), 3, 0)
+    ev.baseline.fit_baseline(rng.random((10, 50), np.float32), 3, 0)
+    assert calls == ["_pca_by_covariance", "_pca_by_svd"]
 
 
 def test_pca_components_capped_by_rows():

@@ -19,8 +19,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .errors import DivergenceError
 from .model import AEConfig, AutoEncoderNet
 from .prepare import (
+    ScaledRows,
     as_codes,
     as_float32,
+    as_tensor,
     fit_scaling,
     resolve_device,
     split_rows,
@@ -282,13 +284,20 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         else:
             rng = check_random_state(self.random_state)
             seed = int(rng.randint(np.iinfo(np.int32).max))
-        self.scaling_: MinMaxScaling | None = fit_scaling(X) if self.scale else None
+        self.scaling_: MinMaxScaling | None = None
         if resumed is not None and self.scale:
             self.scaling_ = ck.stored_scaling(resumed, X.shape[1])
-        Xu = self._to_unit(X)
-        train_idx, val_idx = split_rows(len(Xu), self.validation_fraction, seed)
-        X_train = torch.from_numpy(Xu[train_idx]).to(device)
-        X_val = torch.from_numpy(Xu[val_idx]).to(device) if len(val_idx) else None
+        elif self.scale:
+            self.scaling_ = fit_scaling(X)
+        else:
+            check_unit_range(X)
+        # No scaled copy of the data: batches are gathered and scaled as they are used.
+        X_all = as_tensor(X, device)
+        train_idx, val_idx = split_rows(len(X), self.validation_fraction, seed)
+        X_train = ScaledRows(X_all, as_tensor(train_idx, device), self.scaling_)
+        X_val = None
+        if len(val_idx):
+            X_val = ScaledRows(X_all, as_tensor(val_idx, device), self.scaling_)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             module = AutoEncoderNet(arch).to(device)
@@ -315,11 +324,17 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                     cb.restore()
         ck.raise_if_interrupted(state, tcfg, callbacks, saver, resumed)
         self._finish(state, seed, time.perf_counter() - t0)
-        self._fit_evaluation(Xu, train_idx, val_idx)
+        del state
+        self._fit_evaluation(X_train, X_val)
         return self
 
     def _finish(self, state: TrainState, seed: int, seconds: float) -> None:
         restore_best(state)
+        # Training is over: free the best-weights copy, the gradients and Adam's
+        # moments before the fit-time evaluation needs memory of its own.
+        state.best_weights = None
+        state.optimizer.zero_grad(set_to_none=True)
+        state.optimizer.state.clear()
         self.module_ = cast(AutoEncoderNet, state.module.eval())
         self.history_ = state.history
         self.seed_ = seed
@@ -329,13 +344,11 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self.stopped_early_ = state.stopped_early
         self.fit_seconds_ = seconds
 
-    def _fit_evaluation(
-        self, Xu: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray
-    ) -> None:
+    def _fit_evaluation(self, train: ScaledRows, val: ScaledRows | None) -> None:
         """PCA baseline, held-out metrics and anomaly threshold (see aekit.evaluate)."""
         from .evaluate import fit_time_evaluation
 
-        pca, metrics, threshold = fit_time_evaluation(self, Xu, train_idx, val_idx)
+        pca, metrics, threshold = fit_time_evaluation(self, train, val)
         self.metrics_ = metrics
         self.pca_ = pca
         self.threshold_: float | None = threshold

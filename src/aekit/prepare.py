@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -64,6 +66,77 @@ def fit_scaling(X: np.ndarray) -> MinMaxScaling:
             f"{float(X[:, j].max()):g}, a range too wide for float32; rescale that column"
         )
     return scaling
+
+
+class ScaledRows:
+    """Rows of a float32 table as the network sees them, scaled a batch at a time.
+
+    Holds the table as given, with no copy of the data: a batch costs a gather
+    (or a slice) and one subtract-and-divide, the same float32 arithmetic as
+    `MinMaxScaling.transform`, so results are bitwise those of scaling first.
+    ``rows`` selects and orders the rows used (all of them when None).
+    """
+
+    def __init__(
+        self,
+        X: torch.Tensor,
+        rows: torch.Tensor | None = None,
+        scaling: MinMaxScaling | None = None,
+    ) -> None:
+        self.X, self.rows = X, rows
+        self.lo = self.divisor = None
+        if scaling is not None:
+            divisor = np.where(
+                scaling.data_range > 0, scaling.data_range, np.float32(1)
+            )
+            self.lo = torch.from_numpy(scaling.data_min).to(X.device)
+            self.divisor = torch.from_numpy(divisor).to(X.device)
+
+    def __len__(self) -> int:
+        return len(self.X) if self.rows is None else len(self.rows)
+
+    @property
+    def device(self) -> torch.device:
+        return self.X.device
+
+    def take(self, positions: torch.Tensor) -> torch.Tensor:
+        """The rows at `positions` (of this selection), scaled: a new tensor."""
+        idx = positions if self.rows is None else self.rows[positions]
+        return self._scale(self.X[idx], fresh=True)
+
+    def chunks(self, size: int) -> Iterator[torch.Tensor]:
+        """Consecutive chunks of at most `size` rows, scaled."""
+        for i in range(0, len(self), size):
+            if self.rows is None:
+                yield self._scale(self.X[i : i + size], fresh=False)
+            else:
+                yield self._scale(self.X[self.rows[i : i + size]], fresh=True)
+
+    def subset(self, positions: np.ndarray) -> ScaledRows:
+        """The rows at `positions` of this selection, still unscaled and uncopied."""
+        pos = torch.from_numpy(positions).to(self.device)
+        new = ScaledRows(self.X, pos if self.rows is None else self.rows[pos])
+        new.lo, new.divisor = self.lo, self.divisor
+        return new
+
+    def numpy(self) -> np.ndarray:
+        """All selected rows, scaled, as one new float32 array (on the CPU)."""
+        if len(self) == 0:
+            return np.zeros((0, self.X.shape[1]), np.float32)
+        return next(self.chunks(len(self))).cpu().numpy().copy()
+
+    def _scale(self, xb: torch.Tensor, fresh: bool) -> torch.Tensor:
+        if self.lo is None or self.divisor is None:
+            return xb
+        out = xb.sub_(self.lo) if fresh else torch.sub(xb, self.lo)
+        return out.div_(self.divisor)
+
+
+def as_tensor(A: np.ndarray, device: torch.device) -> torch.Tensor:
+    """A as a tensor on `device`; on the CPU it shares A's memory (aekit never writes it)."""
+    with warnings.catch_warnings():  # a read-only array is fine: it is only read
+        warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+        return torch.from_numpy(A).to(device)
 
 
 def split_rows(

@@ -23,13 +23,13 @@ class MinMaxScaling:
 
     @classmethod
     def fit(cls, X: np.ndarray) -> MinMaxScaling:
-        lo = X.min(axis=0).astype(np.float32)
-        rng = (X.max(axis=0) - X.min(axis=0)).astype(np.float32)
-        return cls(lo, rng)
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        return cls(lo.astype(np.float32), (hi - lo).astype(np.float32))
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
+    def transform(self, X: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Scaled X as float32; ``out=X`` scales a float32 X in place."""
         divisor = np.where(self.data_range > 0, self.data_range, np.float32(1))
-        out = np.subtract(X, self.data_min, dtype=np.float32)  # one new array,
+        out = np.subtract(X, self.data_min, out=out, dtype=np.float32)  # one array,
         np.divide(out, divisor, out=out)  # then in place: no temporaries
         return out
 

@@ -17,9 +17,23 @@ from .model import AEConfig, AutoEncoderNet
 from .scaling import MinMaxScaling
 
 PARAMS = (
-    "latent_dim", "hidden_dims", "activation", "loss", "max_epochs", "batch_size", "lr",
-    "weight_decay", "validation_fraction", "patience", "scale", "dead_units",
-    "dead_unit_threshold", "device", "precision", "random_state", "verbose",
+    "latent_dim",
+    "hidden_dims",
+    "activation",
+    "loss",
+    "max_epochs",
+    "batch_size",
+    "lr",
+    "weight_decay",
+    "validation_fraction",
+    "patience",
+    "scale",
+    "dead_units",
+    "dead_unit_threshold",
+    "device",
+    "precision",
+    "random_state",
+    "verbose",
 )
 
 
@@ -71,18 +85,26 @@ def save_estimator(est: AutoEncoder, path: str | os.PathLike[str]) -> None:
 
 def _get(d: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
     if not isinstance(d, dict) or key not in d:
-        raise ModelFormatError(f"{where} has no {key!r} entry; the config is incomplete")
+        raise ModelFormatError(
+            f"{where} has no {key!r} entry; the config is incomplete"
+        )
     v = d[key]
     if not isinstance(v, kind) or isinstance(v, bool) and kind in (int, float):
-        raise ModelFormatError(f"{where}: {key!r} has the wrong type ({type(v).__name__})")
+        raise ModelFormatError(
+            f"{where}: {key!r} has the wrong type ({type(v).__name__})"
+        )
     return v
 
 
 def _check_training(t: dict[str, Any]) -> None:
     """The record of the training run: raise ValueError where a type is wrong."""
     kinds: dict[str, Any] = {
-        "history": list, "epochs": int, "best_epoch": int, "best_loss": (int, float),
-        "stopped_early": bool, "seconds": (int, float),
+        "history": list,
+        "epochs": int,
+        "best_epoch": int,
+        "best_loss": (int, float),
+        "stopped_early": bool,
+        "seconds": (int, float),
     }
     for key, kind in kinds.items():
         v = t.get(key)
@@ -122,13 +144,20 @@ def load(path: str | os.PathLike[str]) -> AutoEncoder:
             est.hidden_dims = tuple(est.hidden_dims)
         n_features = _get(config, "n_features_in", int, where)
         if n_features != arch.n_features:
-            raise ValueError(f"n_features_in {n_features} != architecture {arch.n_features}")
+            raise ValueError(
+                f"n_features_in {n_features} != architecture {arch.n_features}"
+            )
         scaling = config.get("scaling")
-        est.scaling_ = None if scaling is None else MinMaxScaling.from_dict(scaling, n_features)
+        est.scaling_ = (
+            None if scaling is None else MinMaxScaling.from_dict(scaling, n_features)
+        )
         names = config.get("feature_names")
         if names is not None:
-            if not (isinstance(names, list) and len(names) == n_features
-                    and all(isinstance(n, str) for n in names)):
+            if not (
+                isinstance(names, list)
+                and len(names) == n_features
+                and all(isinstance(n, str) for n in names)
+            ):
                 raise ValueError("feature_names must be a list of n_features strings")
             est.feature_names_in_ = np.asarray(names, dtype=object)
         training = _get(config, "training", dict, where)

@@ -19,11 +19,13 @@ import torch
 from torch import nn
 
 from .errors import DeadUnitWarning, DivergenceError
+from .prepare import ScaledRows
 from .registry import get_loss
 
 DEAD_UNIT_POLICIES = ("warn", "switch", "ignore")
 PRECISIONS = ("fp32", "bf16")
 EVAL_BATCH = 4096  # rows per forward pass when nothing is learned
+EVAL_VALUES = 2**23  # at most this many activations held at once by evaluate_loss
 
 
 @dataclass
@@ -143,31 +145,42 @@ def _autocast(device: torch.device, precision: str) -> torch.autocast:
     )
 
 
+def eval_rows(module: nn.Module) -> int:
+    """Rows per validation chunk: the chunk's activations stay within EVAL_VALUES."""
+    linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
+    per_row = sum(m.in_features + m.out_features for m in linears) or 1
+    return max(64, min(EVAL_BATCH, EVAL_VALUES // per_row))
+
+
 @torch.no_grad()
 def evaluate_loss(
-    module: nn.Module, X: torch.Tensor, loss: str = "mse", precision: str = "fp32"
+    module: nn.Module,
+    X: torch.Tensor | ScaledRows,
+    loss: str = "mse",
+    precision: str = "fp32",
 ) -> tuple[float, dict[str, float]]:
     """Mean loss over the rows of X and, per hidden layer, the fraction of dead units.
 
     A unit is dead when its pre-activation is <= 0 for every row: a ReLU then
     outputs zero for all of them and passes no gradient.
     """
+    rows = X if isinstance(X, ScaledRows) else ScaledRows(X)
     was_training = module.training
     module.eval()
     loss_fn = get_loss(loss)
     total = 0.0
     alive: dict[str, torch.Tensor] = {}
-    with _autocast(X.device, precision):
-        for i in range(0, len(X), EVAL_BATCH):
-            xb = X[i : i + EVAL_BATCH]
+    with _autocast(rows.device, precision):
+        for xb in rows.chunks(eval_rows(module)):
             out, pre = module.forward_with_preactivations(xb)  # type: ignore[operator]
             total += loss_fn(out.float(), xb).item() * len(xb)
             for name, p in pre.items():
                 a = (p > 0).any(dim=0)
                 alive[name] = a if name not in alive else alive[name] | a
+            del out, pre
     module.train(was_training)
     dead = {name: 1.0 - a.float().mean().item() for name, a in alive.items()}
-    return total / max(len(X), 1), dead
+    return total / max(len(rows), 1), dead
 
 
 def _apply_dead_policy(
@@ -213,8 +226,8 @@ def _progress(cfg: TrainConfig, state: TrainState) -> Any:
 
 def train(
     module: nn.Module,
-    X_train: torch.Tensor,
-    X_val: torch.Tensor | None,
+    X_train: torch.Tensor | ScaledRows,
+    X_val: torch.Tensor | ScaledRows | None,
     cfg: TrainConfig,
     *,
     seed: int = 0,
@@ -224,17 +237,21 @@ def train(
     """Train `module` to reconstruct `X_train`; return the final `TrainState`.
 
     X_train and X_val are (rows, n_features) float32 tensors already on the
-    module's device. Pass a `state` (from a checkpoint) to resume exactly. The
+    module's device, or `ScaledRows` that scale each batch as it is taken. Pass a `state` (from a checkpoint) to resume exactly. The
     best weights are in ``state.best_weights``; the caller decides whether to
     load them (`restore_best`).
     """
     if state is None:
         state = new_state(module, cfg, seed)
     loss_fn = get_loss(cfg.loss)
-    device = X_train.device
-    n, bs = len(X_train), cfg.batch_size
+    data = X_train if isinstance(X_train, ScaledRows) else ScaledRows(X_train)
+    held_out = X_val is not None and len(X_val) > 0
+    monitor = data
+    if X_val is not None and held_out:
+        monitor = X_val if isinstance(X_val, ScaledRows) else ScaledRows(X_val)
+    device = data.device
+    n, bs = len(data), cfg.batch_size
     n_batches = math.ceil(n / bs)
-    monitor_X = X_val if X_val is not None and len(X_val) else X_train
     bar = _progress(cfg, state)
     for cb in callbacks:
         cb.on_train_begin(state)
@@ -251,7 +268,7 @@ def train(
             state.generator.set_state(state.epoch_rng_state)
         perm = torch.randperm(n, generator=state.generator).to(device)
         for b in range(state.step, n_batches):
-            xb = X_train[perm[b * bs : (b + 1) * bs]]  # (batch, n_features)
+            xb = data.take(perm[b * bs : (b + 1) * bs])  # (batch, n_features)
             with _autocast(device, cfg.precision):
                 out = module(xb)
             loss = loss_fn(out.float(), xb)
@@ -275,7 +292,7 @@ def train(
             break
         state.step = 0
         state.epoch += 1
-        val_loss, dead = evaluate_loss(module, monitor_X, cfg.loss, cfg.precision)
+        val_loss, dead = evaluate_loss(module, monitor, cfg.loss, cfg.precision)
         if val_loss < state.best_loss:
             state.best_loss, state.best_epoch, state.bad_epochs = (
                 val_loss,
@@ -292,7 +309,7 @@ def train(
             {
                 "epoch": state.epoch,
                 "train_loss": state.loss_sum / n,
-                "val_loss": val_loss if monitor_X is X_val else None,
+                "val_loss": val_loss if held_out else None,
                 "seconds": time.perf_counter() - t0,
                 "dead_fraction": dead,
                 "switched": switched,

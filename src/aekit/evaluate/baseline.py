@@ -14,9 +14,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..prepare import ScaledRows
+
 BASELINE_PREFIX = "baseline."  # tensor names of the PCA baseline in model.safetensors
 BASELINE_MAX_FLOATS = 2**24  # components above this (64 MiB of float32) are not kept
 BASELINE_MAX_ROWS = 100_000  # the PCA is fitted on a seeded sample beyond this
+COVARIANCE_CHUNK = 2048  # rows per product when the covariance is summed
 
 
 @dataclass
@@ -93,12 +96,11 @@ def split_baseline(
 
 
 def fit_baseline(
-    Xu: np.ndarray, n_components: int, seed: int
+    Xu: np.ndarray | ScaledRows, n_components: int, seed: int
 ) -> tuple[PCABaseline | None, dict[str, Any]]:
     """PCA of the scaled rows Xu with min(n_components, rows, features) components."""
-    from sklearn.decomposition import PCA
-
-    n, d = Xu.shape
+    rows = Xu if isinstance(Xu, ScaledRows) else ScaledRows(torch.from_numpy(Xu))
+    n, d = len(rows), rows.X.shape[1]
     k = min(int(n_components), n, d)
     info: dict[str, Any] = {
         "n_components": k,
@@ -110,25 +112,23 @@ def fit_baseline(
         info["note"] = "no PCA baseline: fewer than 2 training rows"
         return None, info
     if n > BASELINE_MAX_ROWS:
-        rows = np.random.default_rng(seed).choice(n, BASELINE_MAX_ROWS, replace=False)
-        Xu = Xu[np.sort(rows)]
+        sample = np.random.default_rng(seed).choice(n, BASELINE_MAX_ROWS, replace=False)
+        rows = rows.subset(np.sort(sample))
         info["fit_rows"] = BASELINE_MAX_ROWS
         info["note"] = (
             f"PCA fitted on a seeded sample of {BASELINE_MAX_ROWS} of {n} rows"
         )
     t0 = time.perf_counter()
-    pca = PCA(n_components=k, random_state=seed).fit(Xu)
+    if len(rows) >= d:
+        base = _pca_by_covariance(rows, k)
+    else:
+        base = _pca_by_svd(rows.numpy(), k, seed)
     info["seconds"] = time.perf_counter() - t0
     if k < n_components:
         info["note"] = (
             f"PCA capped at {k} components (min of rows and features) for a "
             f"{n_components}-dimensional code"
         )
-    base = PCABaseline(
-        pca.components_.astype(np.float32),
-        pca.mean_.astype(np.float32),
-        pca.explained_variance_.astype(np.float32),
-    )
     if k * d > BASELINE_MAX_FLOATS:
         info["note"] = (
             f"PCA components ({k} x {d} = {k * d} floats) exceed "
@@ -138,3 +138,46 @@ def fit_baseline(
         return base, info  # the caller scores it, then drops it
     info["stored"] = True
     return base, info
+
+
+def _pca_by_svd(Xu: np.ndarray, k: int, seed: int) -> PCABaseline:
+    """scikit-learn's PCA: for wide data (fewer rows than features)."""
+    from sklearn.decomposition import PCA
+
+    pca = PCA(n_components=k, random_state=seed).fit(Xu)
+    return PCABaseline(
+        pca.components_.astype(np.float32),
+        pca.mean_.astype(np.float32),
+        pca.explained_variance_.astype(np.float32),
+    )
+
+
+def _pca_by_covariance(rows: ScaledRows, k: int) -> PCABaseline:
+    """Exact top-k PCA of tall data from its covariance matrix, in features^2 memory.
+
+    The covariance of the centred rows is summed over chunks of rows in
+    float64, so no centred copy of the data is made; scipy's eigh then computes
+    only the top k eigenpairs. scikit-learn's ``svd_solver="covariance_eigh"``
+    computes the same with one whole-data product and a full
+    eigendecomposition, at more time and memory (`benchmarks/pca_baseline.py`).
+    """
+    from scipy.linalg import eigh
+
+    n, d = len(rows), rows.X.shape[1]
+    total = np.zeros(d)
+    for A in rows.chunks(COVARIANCE_CHUNK):
+        total += A.sum(dim=0, dtype=torch.float64).cpu().numpy()
+    mean = (total / n).astype(np.float32)
+    cov = np.zeros((d, d))
+    for A in rows.chunks(COVARIANCE_CHUNK):
+        Z = A.cpu().numpy() - mean
+        cov += Z.T @ Z
+    cov /= n - 1
+    values, vectors = eigh(
+        cov.astype(np.float32), subset_by_index=[d - k, d - 1], driver="evr"
+    )
+    components = np.ascontiguousarray(vectors[:, ::-1].T)
+    # scikit-learn's sign rule: the largest entry of each component is positive
+    big = np.abs(components).argmax(axis=1)
+    components *= np.sign(components[np.arange(k), big])[:, None]
+    return PCABaseline(components, mean, np.maximum(values[::-1], 0).astype(np.float32))

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..train import EVAL_BATCH
+from ..prepare import ScaledRows
+from ..train import EVAL_BATCH, EVAL_VALUES
 from .anomaly import THRESHOLD_QUANTILE
 from .baseline import PCABaseline, fit_baseline
 from .metrics import _Errors, _recon_unit
@@ -16,40 +17,42 @@ if TYPE_CHECKING:
 
 
 def fit_time_evaluation(
-    est: AutoEncoder, Xu: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray
+    est: AutoEncoder, train: ScaledRows, val: ScaledRows | None
 ) -> tuple[PCABaseline | None, dict[str, Any], float]:
     """PCA baseline, held-out scores and the anomaly threshold of a just-fitted model.
 
-    Returns ``(pca_, metrics_, threshold_)``. Xu holds all rows passed to
-    `fit`, scaled; the PCA is fitted on ``Xu[train_idx]`` and both models are
-    scored on ``Xu[train_idx]`` and ``Xu[val_idx]``.
+    Returns ``(pca_, metrics_, threshold_)``. `train` and `val` are the
+    training and validation rows passed to `fit`; the PCA is fitted on the
+    training rows and both models are scored on both, a chunk at a time.
     """
-    base, info = fit_baseline(Xu[train_idx], est._n_features_out, int(est.seed_))
+    base, info = fit_baseline(train, est._n_features_out, int(est.seed_))
+    n_features = train.X.shape[1]
     metrics: dict[str, Any] = {
         "space": "scaled [0, 1]",
-        "rows": {"train": int(len(train_idx)), "validation": int(len(val_idx))},
+        "rows": {"train": len(train), "validation": len(val) if val else 0},
         "autoencoder": {},
         "pca": info,
     }
-    row_error = np.empty(len(Xu))
-    for split, idx in (("train", train_idx), ("validation", val_idx)):
-        if len(idx) == 0:
+    row_errors = []
+    size = max(1, min(EVAL_BATCH, EVAL_VALUES // (4 * n_features)))  # float64 sums
+    for split, rows in (("train", train), ("validation", val)):
+        if not rows:
             metrics["autoencoder"][split] = info[split] = None
             continue
-        ae, pca = _Errors(Xu.shape[1]), _Errors(Xu.shape[1])
-        for i in range(0, len(idx), EVAL_BATCH):
-            rows = idx[i : i + EVAL_BATCH]
-            A = Xu[rows]
-            row_error[rows] = ae.add(A, _recon_unit(est, A))
+        ae, pca = _Errors(n_features), _Errors(n_features)
+        for chunk in rows.chunks(size):
+            A = chunk.cpu().numpy()
+            row_errors.append(ae.add(A, _recon_unit(est, A)))
             if base is not None:
                 pca.add(A, base.reconstruct(A))
         metrics["autoencoder"][split] = ae.result(per_feature=False)
         info[split] = pca.result(per_feature=False) if base is not None else None
+    row_error = np.concatenate(row_errors)
     threshold = float(np.quantile(row_error, THRESHOLD_QUANTILE))
     metrics["threshold"] = {
         "value": threshold,
         "quantile": THRESHOLD_QUANTILE,
-        "rows": int(len(Xu)),
+        "rows": len(row_error),
         "of": "per-row MSE of all rows passed to fit (training and validation)",
     }
     return (base if info["stored"] else None), metrics, threshold
