@@ -363,19 +363,34 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         return next(self.module_.parameters()).device
 
     @torch.inference_mode()
-    def _batched(self, fn: Any, A: np.ndarray) -> np.ndarray:
+    def _batched(self, fn: Any, A: np.ndarray | ScaledRows) -> np.ndarray:
+        """`fn` over chunks of rows, written into one float32 array.
+
+        A holds rows already in [0, 1] space, or is `ScaledRows` scaled a
+        chunk at a time (no scaled copy of the input is made).
+        """
         device = self._device()
-        out = [
-            fn(torch.from_numpy(A[i : i + EVAL_BATCH]).to(device)).float().cpu().numpy()
-            for i in range(0, len(A), EVAL_BATCH)
-        ]
-        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+        rows = A if isinstance(A, ScaledRows) else ScaledRows(torch.from_numpy(A))
+        out, i = np.zeros((0, 0), np.float32), 0
+        for xb in rows.chunks(EVAL_BATCH):
+            r = fn(xb.to(device)).float().cpu().numpy()
+            if i == 0:
+                out = np.empty((len(rows), *r.shape[1:]), np.float32)
+            out[i : i + len(r)] = r
+            i += len(r)
+        return out
+
+    def _unit_rows(self, X: Any) -> ScaledRows:
+        """Validated rows of X, scaled a chunk at a time as `_batched` takes them."""
+        X = self._validate(X, reset=False)
+        if self.scaling_ is None:
+            check_unit_range(X)
+        return ScaledRows(as_tensor(X, torch.device("cpu")), None, self.scaling_)
 
     def transform(self, X: Any) -> np.ndarray:
         """Latent codes, float32 array of shape (n_samples, latent_dim)."""
         check_is_fitted(self)
-        Xu = self._to_unit(self._validate(X, reset=False))
-        return self._batched(self.module_.encode, Xu)
+        return self._batched(self.module_.encode, self._unit_rows(X))
 
     def inverse_transform(self, X: Any) -> np.ndarray:
         """Decode latent codes back to reconstructions in the original units."""
@@ -387,7 +402,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     def reconstruct(self, X: Any) -> np.ndarray:
         """Reconstruction of X in the original units (encode then decode)."""
         check_is_fitted(self)
-        R = self._batched(self.module_, self._to_unit(self._validate(X, reset=False)))
+        R = self._batched(self.module_, self._unit_rows(X))
         return self.scaling_.inverse_transform(R) if self.scaling_ is not None else R
 
     def reconstruction_error(self, X: Any, per_feature: bool = False) -> np.ndarray:
@@ -397,10 +412,12 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         of every value, shape (n_samples, n_features).
         """
         check_is_fitted(self)
-        Xu = self._to_unit(self._validate(X, reset=False))
-        R = self._batched(self.module_, Xu)
-        E = (R - Xu) ** 2
-        return E if per_feature else E.mean(axis=1)
+
+        def squared_error(xb: torch.Tensor) -> torch.Tensor:
+            e = (self.module_(xb).float() - xb) ** 2
+            return e if per_feature else e.mean(dim=1)
+
+        return self._batched(squared_error, self._unit_rows(X))
 
     def score(self, X: Any, y: Any = None) -> float:
         """Negative mean squared reconstruction error (higher is better)."""
