@@ -16,6 +16,7 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .allocator import tune_for_training
 from .errors import DivergenceError
 from .model import AEConfig, AutoEncoderNet
 from .prepare import (
@@ -369,6 +370,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         A holds rows already in [0, 1] space, or is `ScaledRows` scaled a
         chunk at a time (no scaled copy of the input is made).
         """
+        tune_for_training()  # large outputs again and again, as in training
         device = self._device()
         rows = A if isinstance(A, ScaledRows) else ScaledRows(torch.from_numpy(A))
         out, i = np.zeros((0, 0), np.float32), 0
