@@ -301,9 +301,7 @@ def train(
                 state.epoch,
                 0,
             )
-            state.best_weights = {
-                k: v.detach().clone() for k, v in module.state_dict().items()
-            }
+            _keep_best(state)
         else:
             state.bad_epochs += 1
         switched = _apply_dead_policy(state, dead, cfg)
@@ -330,6 +328,18 @@ def train(
     for cb in callbacks:
         cb.on_train_end(state)
     return state
+
+
+def _keep_best(state: TrainState) -> None:
+    """Copy the module's weights into ``state.best_weights``, reusing its buffers."""
+    weights = state.module.state_dict()
+    best = state.best_weights
+    if best is None or best.keys() != weights.keys():
+        state.best_weights = {k: v.detach().clone() for k, v in weights.items()}
+        return
+    with torch.no_grad():
+        for k, v in weights.items():
+            best[k].copy_(v)
 
 
 def restore_best(state: TrainState) -> None:
