@@ -217,3 +217,38 @@ def test_verbose_2_prints_a_line_per_epoch(capsys):
     train(_net(), _data(), None, _cfg(verbose=2))
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 3 and lines[0].startswith("epoch 1/3 train_loss")
+
+
+def test_subnormal_adam_moments_are_flushed_and_nothing_else():
+    from aekit.train import flush_subnormal_moments
+
+    p = torch.nn.Parameter(torch.zeros(6))
+    opt = torch.optim.Adam([p])
+    p.grad = torch.ones(6)
+    opt.step()
+    tiny = torch.finfo(torch.float32).tiny
+    values = torch.tensor([1e-39, -3e-41, tiny, -2 * tiny, 0.0, 0.5])
+    opt.state[p]["exp_avg"].copy_(values)
+    opt.state[p]["exp_avg_sq"].copy_(values.abs())
+    flush_subnormal_moments(opt)
+    kept = torch.tensor([0.0, 0.0, tiny, -2 * tiny, 0.0, 0.5])
+    assert torch.equal(opt.state[p]["exp_avg"], kept)
+    assert torch.equal(opt.state[p]["exp_avg_sq"], kept.abs())
+    assert int(opt.state[p]["step"]) == 1  # the step count is not a moment
+
+
+def test_moments_are_flushed_every_so_many_steps_and_each_epoch(monkeypatch):
+    import aekit.train as tr
+
+    calls = []
+
+    def spy(opt):  # record the optimizer's step count at each flush
+        calls.append(int(next(iter(opt.state.values()))["step"]))
+
+    monkeypatch.setattr(tr, "FLUSH_EVERY", 3)
+    monkeypatch.setattr(tr, "flush_subnormal_moments", spy)
+    X = torch.rand(70, 8)
+    cfg = TrainConfig(max_epochs=2, batch_size=10, patience=None, verbose=0)
+    train(_net(8, 2), X, None, cfg)
+    # 7 steps an epoch: after its steps 3 and 6, and at its end
+    assert calls == [3, 6, 7, 10, 13, 14]
