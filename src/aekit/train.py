@@ -345,7 +345,7 @@ def flush_subnormal_moments(optimizer: torch.optim.Optimizer) -> None:
     column that is constant, such as MNIST's border pixels, or into a dead
     unit) has moments that decay geometrically into the subnormal range, where
     CPU arithmetic is many times slower: on MNIST at default settings every
-    epoch after the second took 1.6x as long. The CPU's flush-to-zero mode
+    epoch after the second took up to 1.7x as long. The CPU's flush-to-zero mode
     avoids that, but it is a per-thread setting of the whole process; this does
     the same to the moments every FLUSH_EVERY steps and at the end of each
     epoch, in one pass over them (6 ms for workload L, whose steps take 50-100
