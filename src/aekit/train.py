@@ -341,15 +341,16 @@ def train(
 def flush_subnormal_moments(optimizer: torch.optim.Optimizer) -> None:
     """Set Adam moments smaller than float32's smallest normal number to zero.
 
-    A parameter whose gradient is exactly zero (the weights from an input
-    column that is constant, such as MNIST's border pixels, or into a dead
-    unit) has moments that decay geometrically into the subnormal range, where
-    CPU arithmetic is many times slower: on MNIST at default settings every
-    epoch after the second took up to 1.7x as long. The CPU's flush-to-zero mode
-    avoids that, but it is a per-thread setting of the whole process; this does
-    the same to the moments every FLUSH_EVERY steps and at the end of each
-    epoch, in one pass over them (6 ms for workload L, whose steps take 50-100
-    ms). The update such a moment would contribute is below 1e-30.
+    A parameter whose gradient is zero in most batches (weights from inputs
+    that are nearly always zero, such as MNIST's border pixels, or into a unit
+    that died) has moments that decay geometrically into the subnormal range,
+    where CPU arithmetic is many times slower: on MNIST at default settings,
+    epochs took 1.5x as long from the sixth on (`benchmarks/subnormals.py`).
+    The CPU's flush-to-zero mode avoids that, but it is a per-thread setting of
+    the whole process; this does the same to the moments every FLUSH_EVERY
+    steps and at the end of each epoch, in one pass over them (6 ms for
+    workload L, whose steps take 50-100 ms). The update such a moment would
+    contribute is below 1e-30.
     """
     for st in optimizer.state.values():
         for key in ("exp_avg", "exp_avg_sq"):
