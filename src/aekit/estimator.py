@@ -292,8 +292,10 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             self.scaling_ = fit_scaling(X)
         else:
             check_unit_range(X)
-        # No scaled copy of the data: batches are gathered and scaled as they are used.
-        X_all = as_tensor(X, device)
+        # No scaled copy of the data: batches are gathered and scaled as they are
+        # used. Rows must be contiguous for fast gathers (a DataFrame's array is
+        # column-major: that one case is copied).
+        X_all = as_tensor(np.ascontiguousarray(X), device)
         train_idx, val_idx = split_rows(len(X), self.validation_fraction, seed)
         X_train = ScaledRows(X_all, as_tensor(train_idx, device), self.scaling_)
         X_val = None

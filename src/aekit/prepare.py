@@ -86,11 +86,8 @@ class ScaledRows:
         self.X, self.rows = X, rows
         self.lo = self.divisor = None
         if scaling is not None:
-            divisor = np.where(
-                scaling.data_range > 0, scaling.data_range, np.float32(1)
-            )
             self.lo = torch.from_numpy(scaling.data_min).to(X.device)
-            self.divisor = torch.from_numpy(divisor).to(X.device)
+            self.divisor = torch.from_numpy(scaling.divisor).to(X.device)
 
     def __len__(self) -> int:
         return len(self.X) if self.rows is None else len(self.rows)

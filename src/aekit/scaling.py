@@ -26,11 +26,15 @@ class MinMaxScaling:
         lo, hi = X.min(axis=0), X.max(axis=0)
         return cls(lo.astype(np.float32), (hi - lo).astype(np.float32))
 
+    @property
+    def divisor(self) -> np.ndarray:
+        """What the shifted values are divided by: the range, 1 for constant columns."""
+        return np.where(self.data_range > 0, self.data_range, np.float32(1))
+
     def transform(self, X: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Scaled X as float32; ``out=X`` scales a float32 X in place."""
-        divisor = np.where(self.data_range > 0, self.data_range, np.float32(1))
         out = np.subtract(X, self.data_min, out=out, dtype=np.float32)  # one array,
-        np.divide(out, divisor, out=out)  # then in place: no temporaries
+        np.divide(out, self.divisor, out=out)  # then in place: no temporaries
         return out
 
     def inverse_transform(self, X: np.ndarray) -> np.ndarray:
