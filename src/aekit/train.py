@@ -150,6 +150,10 @@ def _autocast(device: torch.device, precision: str) -> torch.autocast:
     )
 
 
+def _as_rows(X: torch.Tensor | ScaledRows) -> ScaledRows:
+    return X if isinstance(X, ScaledRows) else ScaledRows(X)
+
+
 def eval_rows(module: nn.Module) -> int:
     """Rows per validation chunk: the chunk's activations stay within EVAL_VALUES."""
     linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
@@ -169,7 +173,7 @@ def evaluate_loss(
     A unit is dead when its pre-activation is <= 0 for every row: a ReLU then
     outputs zero for all of them and passes no gradient.
     """
-    rows = X if isinstance(X, ScaledRows) else ScaledRows(X)
+    rows = _as_rows(X)
     was_training = module.training
     module.eval()
     loss_fn = get_loss(loss)
@@ -242,19 +246,18 @@ def train(
     """Train `module` to reconstruct `X_train`; return the final `TrainState`.
 
     X_train and X_val are (rows, n_features) float32 tensors already on the
-    module's device, or `ScaledRows` that scale each batch as it is taken. Pass a `state` (from a checkpoint) to resume exactly. The
-    best weights are in ``state.best_weights``; the caller decides whether to
-    load them (`restore_best`).
+    module's device, or `ScaledRows` that scale each batch as it is taken.
+    Pass a `state` (from a checkpoint) to resume exactly. The best weights are
+    in ``state.best_weights``; the caller decides whether to load them
+    (`restore_best`).
     """
     tune_for_training()  # reuse freed memory: no page faults on every step's buffers
     if state is None:
         state = new_state(module, cfg, seed)
     loss_fn = get_loss(cfg.loss)
-    data = X_train if isinstance(X_train, ScaledRows) else ScaledRows(X_train)
+    data = _as_rows(X_train)
     held_out = X_val is not None and len(X_val) > 0
-    monitor = data
-    if X_val is not None and held_out:
-        monitor = X_val if isinstance(X_val, ScaledRows) else ScaledRows(X_val)
+    monitor = _as_rows(X_val) if X_val is not None and held_out else data
     device = data.device
     n, bs = len(data), cfg.batch_size
     n_batches = math.ceil(n / bs)
