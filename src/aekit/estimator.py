@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import os
-import time
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import torch
@@ -13,23 +12,19 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .allocator import tune_for_training
-from .errors import DivergenceError
+from .fitting import run_fit
 from .model import AEConfig, AutoEncoderNet
 from .prepare import (
     ScaledRows,
     as_codes,
     as_float32,
     as_tensor,
-    fit_scaling,
-    resolve_device,
-    split_rows,
 )
-from .scaling import MinMaxScaling, check_unit_range
-from .train import EVAL_BATCH, Callback, TrainConfig, TrainState, restore_best, train
+from .scaling import check_unit_range
+from .train import EVAL_BATCH, Callback, TrainConfig
 
 
 class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -239,7 +234,8 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         """
         before = {k: v for k, v in vars(self).items() if k.endswith("_")}
         try:
-            return self._fit(
+            run_fit(
+                self,
                 X,
                 list(callbacks or ()),
                 checkpoint_dir,
@@ -247,105 +243,12 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 keep_last,
                 resume_from,
             )
+            return self
         except BaseException:
             for k in [k for k in vars(self) if k.endswith("_")]:
                 delattr(self, k)
             self.__dict__.update(before)
             raise
-
-    def _fit(
-        self,
-        X: Any,
-        callbacks: list[Callback],
-        checkpoint_dir: str | os.PathLike[str] | None,
-        checkpoint_every: int,
-        keep_last: int | None,
-        resume_from: str | os.PathLike[str] | None,
-    ) -> AutoEncoder:
-        from . import checkpoint as ck
-
-        t0 = time.perf_counter()
-        X = self._validate(X, reset=True)
-        if X.shape[0] < 2:
-            raise ValueError(
-                f"Found array with {X.shape[0]} sample(s) while a minimum of 2 is "
-                "required by AutoEncoder: it needs rows to learn from"
-            )
-        arch, tcfg = self._check_params(X.shape[1])
-        device = resolve_device(self.device)
-        saver = resumed = fingerprint = None
-        if checkpoint_dir is not None or resume_from is not None:
-            fingerprint = ck.data_fingerprint(X)
-        if checkpoint_dir is not None:
-            saver = ck.CheckpointCallback(checkpoint_dir, checkpoint_every, keep_last)
-        if resume_from is not None:
-            resumed = ck.load_checkpoint(resume_from)
-            names = getattr(self, "feature_names_in_", None)
-            seed, arch = ck.check_resume(resumed, self.get_params(), fingerprint, names)
-        else:
-            rng = check_random_state(self.random_state)
-            seed = int(rng.randint(np.iinfo(np.int32).max))
-        self.scaling_: MinMaxScaling | None = None
-        if resumed is not None and self.scale:
-            self.scaling_ = ck.stored_scaling(resumed, X.shape[1])
-        elif self.scale:
-            self.scaling_ = fit_scaling(X)
-        else:
-            check_unit_range(X)
-        # No scaled copy of the data: batches are gathered and scaled as they are
-        # used. Rows must be contiguous for fast gathers (a DataFrame's array is
-        # column-major: that one case is copied).
-        X_all = as_tensor(np.ascontiguousarray(X), device)
-        train_idx, val_idx = split_rows(len(X), self.validation_fraction, seed)
-        X_train = ScaledRows(X_all, as_tensor(train_idx, device), self.scaling_)
-        X_val = None
-        if len(val_idx):
-            X_val = ScaledRows(X_all, as_tensor(val_idx, device), self.scaling_)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            module = AutoEncoderNet(arch).to(device)
-        state = None
-        if resumed is not None:
-            state = ck.resume_state(resumed, module, tcfg)
-        if saver is not None:
-            saver.meta, saver.tensors = ck.estimator_meta(self, seed, fingerprint)
-        try:
-            state = train(
-                module,
-                X_train,
-                X_val,
-                tcfg,
-                seed=seed,
-                state=state,
-                callbacks=[saver, *callbacks] if saver is not None else callbacks,
-            )
-        except DivergenceError as e:
-            raise ck.divergence_note(e, saver) from None
-        finally:
-            for cb in callbacks:
-                if isinstance(cb, ck.StopOnSignal):
-                    cb.restore()
-        ck.raise_if_interrupted(state, tcfg, callbacks, saver, resumed)
-        self._finish(state, seed, time.perf_counter() - t0)
-        del state
-        self._fit_evaluation(X_train, X_val)
-        return self
-
-    def _finish(self, state: TrainState, seed: int, seconds: float) -> None:
-        restore_best(state)
-        # Training is over: free the best-weights copy, the gradients and Adam's
-        # moments before the fit-time evaluation needs memory of its own.
-        state.best_weights = None
-        state.optimizer.zero_grad(set_to_none=True)
-        state.optimizer.state.clear()
-        self.module_ = cast(AutoEncoderNet, state.module.eval())
-        self.history_ = state.history
-        self.seed_ = seed
-        self.n_epochs_ = state.epoch
-        self.best_epoch_ = state.best_epoch
-        self.best_loss_ = state.best_loss
-        self.stopped_early_ = state.stopped_early
-        self.fit_seconds_ = seconds
 
     def _fit_evaluation(self, train: ScaledRows, val: ScaledRows | None) -> None:
         """PCA baseline, held-out metrics and anomaly threshold (see aekit.evaluate)."""
