@@ -217,3 +217,13 @@ def test_fit_releases_training_state_before_its_evaluation(digits, monkeypatch):
     monkeypatch.setattr(est_mod.AutoEncoder, "_fit_evaluation", spy)
     _ae(latent_dim=4).fit(digits[:200], callbacks=[keep])
     assert seen == {"adam moments": 0, "best copy": False, "grads": 0}
+
+
+def test_read_only_and_column_major_inputs_train_alike():
+    X = np.random.default_rng(2).random((120, 9)).astype(np.float32)
+    ref = _ae(latent_dim=3).fit(X).transform(X)
+    ro = X.copy()
+    ro.setflags(write=False)  # e.g. np.load(..., mmap_mode="r"): read, never written
+    np.testing.assert_array_equal(_ae(latent_dim=3).fit(ro).transform(ro), ref)
+    col_major = np.asfortranarray(X)  # what a DataFrame's array looks like
+    np.testing.assert_array_equal(_ae(latent_dim=3).fit(col_major).transform(X), ref)
