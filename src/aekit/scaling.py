@@ -31,9 +31,8 @@ class MinMaxScaling:
         """What the shifted values are divided by: the range, 1 for constant columns."""
         return np.where(self.data_range > 0, self.data_range, np.float32(1))
 
-    def transform(self, X: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """Scaled X as float32; ``out=X`` scales a float32 X in place."""
-        out = np.subtract(X, self.data_min, out=out, dtype=np.float32)  # one array,
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        out = np.subtract(X, self.data_min, dtype=np.float32)  # one new array,
         np.divide(out, self.divisor, out=out)  # then in place: no temporaries
         return out
 
