@@ -19,7 +19,7 @@ import warnings
 import torch
 from throughput import WORKLOADS
 
-from aekit.model import AEConfig, AutoEncoderNet
+from aekit.families import AEConfig, AutoEncoderNet
 from aekit.train import Callback, TrainConfig, train
 
 
@@ -53,7 +53,9 @@ def main() -> None:
             train(net, X[n_val:], X[:n_val], cfg, callbacks=[clock])
         epoch = statistics.median(e for e, _ in clock.epochs[1:])
         extras = statistics.median(x for _, x in clock.epochs[1:])
-        print(f"| {name} | {rows} | {epoch:.2f} | {extras:.3f} | {extras / epoch:.1%} |")
+        print(
+            f"| {name} | {rows} | {epoch:.2f} | {extras:.3f} | {extras / epoch:.1%} |"
+        )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from throughput import BATCH, WORKLOADS
 from torch.profiler import ProfilerActivity, profile
 
 from aekit.allocator import tune_for_training
-from aekit.model import AEConfig, AutoEncoderNet
+from aekit.families import AEConfig, AutoEncoderNet
 from aekit.train import TrainConfig, make_optimizer
 
 

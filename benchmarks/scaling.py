@@ -22,7 +22,7 @@ from throughput import WORKLOADS
 def worker(workload: str, rows: int, batch: int, precision: str) -> dict:
     import torch
 
-    from aekit.model import AEConfig, AutoEncoderNet
+    from aekit.families import AEConfig, AutoEncoderNet
     from aekit.train import Callback, TrainConfig, train
 
     widths, _ = WORKLOADS[workload]

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aekit.model import AEConfig, AutoEncoderNet
+from aekit.families import AEConfig, AutoEncoderNet
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
 LOSSES: dict[str, Callable[..., torch.Tensor]] = {

@@ -109,7 +109,7 @@ def run_aekit(
     batch, with the per-epoch validation and dead-unit monitor (10% more rows)."""
     import torch
 
-    from aekit.model import AEConfig, AutoEncoderNet
+    from aekit.families import AEConfig, AutoEncoderNet
     from aekit.prepare import ScaledRows
     from aekit.scaling import MinMaxScaling
     from aekit.train import Callback, TrainConfig, train
@@ -296,7 +296,9 @@ def main() -> None:
             "## encoding (transform) on L vs the encoder's forward products "
             "(fp32, the faster of MKL and oneDNN)"
         )
-        print("| batch | transform rows/s | forward limit rows/s | limit from | fraction |")
+        print(
+            "| batch | transform rows/s | forward limit rows/s | limit from | fraction |"
+        )
         print("|---|---|---|---|---|")
         for batch in (256, 1024, 4096):
             r = measure(f"encode-{batch}", "L", args)

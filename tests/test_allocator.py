@@ -8,7 +8,7 @@ import pytest
 
 CHILD = """
 import resource, torch
-from aekit.model import AEConfig, AutoEncoderNet
+from aekit.families import AEConfig, AutoEncoderNet
 from aekit.train import Callback, TrainConfig, train
 from aekit.allocator import tune_for_training
 faults = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -28,7 +28,11 @@ print(tune_for_training(), per_step[len(per_step) // 2])  # median of 5 warm epo
 def _run(allocator: str) -> tuple[bool, int]:
     env = {**os.environ, "AEKIT_ALLOCATOR": allocator, "OMP_NUM_THREADS": "1"}
     out = subprocess.run(
-        [sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", CHILD],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     tuned, faults = out.stdout.split()
     return tuned == "True", int(faults)

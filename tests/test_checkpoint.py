@@ -444,7 +444,7 @@ def test_refit_refused_by_validation_keeps_the_feature_names(X):
 
 def test_checkpoint_callback_on_the_plain_loop(tmp_path):
     """The callback works without the estimator (meta then stays empty)."""
-    from aekit.model import AEConfig, AutoEncoderNet
+    from aekit.families import AEConfig, AutoEncoderNet
     from aekit.train import TrainConfig, train
 
     torch.manual_seed(0)

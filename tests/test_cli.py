@@ -22,6 +22,8 @@ from aekit.cli import ESTIMATOR_OPTIONS, main
 pytestmark = pytest.mark.filterwarnings("ignore:X does not have valid feature names")
 
 TINY = [
+    "--model",
+    "halving",  # the founding design: these tests name its layers
     "--latent-dim",
     "3",
     "--max-epochs",
@@ -151,7 +153,9 @@ def test_every_estimator_parameter_has_a_flag_with_its_true_default(capsys):
     params = inspect.signature(aekit.AutoEncoder).parameters
     assert set(ESTIMATOR_OPTIONS) == set(params)
     shown = {name: str(p.default) for name, p in params.items()}
-    shown.update(hidden_dims="auto", random_state="none, random", scale="--scale")
+    shown.update(
+        hidden_dims="auto", model_options="none", random_state="none", scale="--scale"
+    )
     for name, (kind, help_text) in ESTIMATOR_OPTIONS.items():
         if kind != "verbosity":
             assert help_text.endswith(f"(default: {shown[name]})"), name
@@ -214,7 +218,7 @@ def test_train_encode_reconstruct_evaluate_info(capsys, files, tmp_path, fmt):
     assert result["mse"] == pytest.approx(-est.score(files.X), rel=1e-5)
 
     code, out, _ = run(capsys, "info", m)
-    assert code == 0 and "architecture: 10 -> 5 -> 3 -> 5 -> 10\n" in out
+    assert code == 0 and "architecture: 10 → 5 → 3 → 5 → 10\n" in out
 
 
 def test_train_prints_a_summary_and_writes_config_and_history(capsys, files, tmp_path):
@@ -300,8 +304,9 @@ def test_info(capsys, model):
     code, out, _ = run(capsys, "info", model)
     assert code == 0
     assert f"saved by aekit {aekit.__version__}" in out
-    assert "  encoder.0 Linear(10 -> 5) -> encoder.1 relu\n" in out
-    assert "  decoder.2 Linear(5 -> 10) -> decoder.3 sigmoid (output)\n" in out
+    assert "model family: halving (symmetric network" in out
+    assert "  encoder.0     Linear(10 -> 5) -> encoder.1 relu\n" in out
+    assert "  decoder.2     Linear(5 -> 10) -> decoder.3 sigmoid\n" in out
     assert "parameters: 153\n" in out  # (10*5+5 + 5*3+3) + (3*5+5 + 5*10+10)
     assert "features: 10 (f0 ... f9)" in out and "training: 2 epochs" in out
     d = json.loads(run(capsys, "info", model, "--json")[1])
@@ -468,13 +473,12 @@ def _foreign_model(d: Path) -> Path:
         ),
         (
             ["train", "{d}/t.npy", "--validation-fraction", "1.5"],
-            r"validation_fraction must be in \[0, 1\), got 1\.5",
+            r"--validation-fraction must be a float in \[0, 1\)\. Got 1\.5 instead\.",
         ),
         (
             ["train", "{d}/t.npy", "--activation", "sigmoidal"],
-            r"unknown activation 'sigmoidal'; choose from "
-            r"\['elu', 'gelu', 'leaky_relu', "
-            r"'relu', 'tanh'\]",
+            r"--activation must be one of 'elu', 'gelu', 'leaky_relu', 'relu', "
+            r"'tanh'\. Got 'sigmoidal' instead\.",
         ),
         (
             ["train", "{d}/t.npy", "--latent-dim", "10"],

@@ -114,7 +114,7 @@ def test_resume_is_refused_with_other_options_or_data(capsys, table, tmp_path):
     assert re.fullmatch(
         r"aekit: error: cannot resume from \S+ckpt-000001: it was trained with "
         r"latent_dim=3, not 4; leave out --latent-dim \(a resumed run may change "
-        r"only --max-epochs, .*--lr\) or start a new run without --resume\n",
+        r"only --max-epochs, --lr, .*--random-state\) or start a new run without --resume\n",
         err,
     ), err
     # another column left out: other training rows

@@ -7,13 +7,26 @@ from aekit import AutoEncoder
 
 
 def _ae(**kw):
-    params = {"latent_dim": 4, "max_epochs": 3, "batch_size": 32, "random_state": 0, "verbose": 0}
+    params = {
+        "latent_dim": 4,
+        "max_epochs": 3,
+        "batch_size": 32,
+        "random_state": 0,
+        "verbose": 0,
+    }
     return AutoEncoder(**{**params, **kw})
 
 
 @pytest.fixture(scope="module")
 def fitted(digits):
-    est = AutoEncoder(latent_dim=16, max_epochs=40, batch_size=32, random_state=0, verbose=0)
+    est = AutoEncoder(
+        latent_dim=16,
+        model="halving",
+        max_epochs=40,
+        batch_size=32,
+        random_state=0,
+        verbose=0,
+    )
     return est.fit(digits[:1500])
 
 
@@ -44,13 +57,15 @@ def test_transform_shapes_and_dtype(fitted, digits):
 
 
 def test_batched_encoding_equals_encoding_at_once(fitted, digits, monkeypatch):
-    import aekit.estimator
+    import aekit.fitted
 
     whole = fitted.transform(digits)
-    monkeypatch.setattr(aekit.estimator, "EVAL_BATCH", 7)
+    monkeypatch.setattr(aekit.fitted, "EVAL_BATCH", 7)
     batched = fitted.transform(digits)
     with torch.no_grad():
-        direct = fitted.module_.encode(torch.from_numpy(fitted.scaling_.transform(digits)))
+        direct = fitted.module_.encode(
+            torch.from_numpy(fitted.scaling_.transform(digits))
+        )
     assert np.allclose(whole, batched, atol=1e-6)
     assert np.allclose(whole, direct.numpy(), atol=1e-6)
 
@@ -96,7 +111,9 @@ def test_scaling_maps_training_range_to_unit_interval():
     X = np.c_[rng.random((100, 5)) * 1000 - 500, np.full(100, 7.0)]  # a constant column
     ae = _ae(latent_dim=2).fit(X)
     U = ae.scaling_.transform(X.astype(np.float32))
-    assert np.allclose(U[:, :5].min(0), 0) and np.allclose(U[:, :5].max(0), 1, atol=1e-6)
+    assert np.allclose(U[:, :5].min(0), 0) and np.allclose(
+        U[:, :5].max(0), 1, atol=1e-6
+    )
     assert (U[:, 5] == 0).all()  # constant column: no division by zero
     R = ae.reconstruct(X)
     assert R.shape == X.shape and np.isfinite(R).all()
@@ -112,26 +129,48 @@ def test_without_scaling_data_outside_unit_range_is_refused():
     X = np.random.default_rng(0).random((50, 6))
     _ae(latent_dim=2, scale=False).fit(X)
     X[3, 2] = 1.5
-    with pytest.raises(ValueError, match=r"column 2 spans .* to 1\.5\) but scale=False; set scale=True"):
+    with pytest.raises(
+        ValueError, match=r"column 2 spans .* to 1\.5\) but scale=False; set scale=True"
+    ):
         _ae(latent_dim=2, scale=False).fit(X)
 
 
 @pytest.mark.parametrize(
     "kw, msg",
     [
-        ({"latent_dim": 8}, r"latent_dim=8 is not smaller than the number of features \(8\)"),
-        ({"activation": "swish"}, r"unknown activation 'swish'; choose from"),
-        ({"loss": "mae"}, r"unknown loss 'mae'; choose from \['bce', 'mse'\]"),
-        ({"validation_fraction": 1.0}, r"validation_fraction must be in \[0, 1\), got 1.0"),
-        ({"device": "tpu"}, r"unknown device 'tpu'; choose from \['auto', 'cpu', 'cuda'\]"),
-        ({"dead_units": "nope"}, "unknown dead_units policy 'nope'"),
-        ({"max_epochs": -1}, "max_epochs must be a positive integer"),
+        (
+            {"latent_dim": 8},
+            r"latent_dim=8 is not smaller than the number of features \(8\)",
+        ),
+        (
+            {"activation": "swish"},
+            r"^The 'activation' parameter of AutoEncoder must be one of 'elu', "
+            r"'gelu', 'leaky_relu', 'relu', 'tanh'\. Got 'swish' instead\.$",
+        ),
+        ({"loss": "mae"}, r"'loss' parameter .* one of 'bce', 'mse'\. Got 'mae'"),
+        (
+            {"validation_fraction": 1.0},
+            r"'validation_fraction' .* must be a float in \[0, 1\)\. Got 1\.0",
+        ),
+        (
+            {"device": "tpu"},
+            r"unknown device 'tpu'; choose from \['auto', 'cpu', 'cuda'\]",
+        ),
+        ({"dead_units": "nope"}, "'dead_units' parameter .* Got 'nope' instead"),
+        ({"max_epochs": -1}, "'max_epochs' .* must be 'auto' or an int >= 1. Got -1"),
+        ({"hidden_dims": "16"}, "'hidden_dims' .* a sequence of ints >= 1. Got '16'"),
+        ({"latent_dim": 2.5}, "'latent_dim' .* must be an int >= 1. Got 2.5"),
+        ({"latent_dim": None}, "'latent_dim' .* must be an int >= 1. Got None"),
+        ({"scale": "no"}, "'scale' .* must be True or False. Got 'no'"),
+        ({"dead_unit_threshold": "x"}, "'dead_unit_threshold' .* Got 'x'"),
+        ({"weight_decay": float("inf")}, "'weight_decay' .* finite float >= 0"),
+        ({"model_options": [1]}, "'model_options' .* a mapping"),
     ],
 )
 def test_invalid_params_raise_in_fit(kw, msg):
     X = np.random.default_rng(0).random((20, 8))
     est = _ae(**kw)  # __init__ stores, fit validates
-    with pytest.raises(ValueError, match=msg):
+    with pytest.raises((ValueError, TypeError), match=msg):
         est.fit(X)
 
 
@@ -150,9 +189,13 @@ def test_not_fitted():
 
 
 def test_wrong_feature_count(fitted):
-    with pytest.raises(ValueError, match="X has 10 features, but AutoEncoder is expecting 64"):
+    with pytest.raises(
+        ValueError, match="X has 10 features, but AutoEncoder is expecting 64"
+    ):
         fitted.transform(np.zeros((3, 10)))
-    with pytest.raises(ValueError, match="X has 5 features, but inverse_transform is expecting 16"):
+    with pytest.raises(
+        ValueError, match="X has 5 features, but inverse_transform is expecting 16"
+    ):
         fitted.inverse_transform(np.zeros((3, 5)))
 
 
@@ -197,7 +240,7 @@ def test_scaled_rows_equal_scaling_first_then_indexing(scaled):
 
 
 def test_fit_releases_training_state_before_its_evaluation(digits, monkeypatch):
-    from aekit import estimator as est_mod
+    from aekit import evaluate as ev_mod
     from aekit.train import Callback
 
     class Keep(Callback):
@@ -205,16 +248,16 @@ def test_fit_releases_training_state_before_its_evaluation(digits, monkeypatch):
             self.state = state
 
     keep, seen = Keep(), {}
-    real = est_mod.AutoEncoder._fit_evaluation
+    real = ev_mod.fit_time_evaluation
 
-    def spy(self, *args):
+    def spy(fitted, *args):
         st = keep.state
         seen["adam moments"] = len(st.optimizer.state)
         seen["best copy"] = st.best_weights is not None
-        seen["grads"] = sum(p.grad is not None for p in self.module_.parameters())
-        return real(self, *args)
+        seen["grads"] = sum(p.grad is not None for p in fitted.module.parameters())
+        return real(fitted, *args)
 
-    monkeypatch.setattr(est_mod.AutoEncoder, "_fit_evaluation", spy)
+    monkeypatch.setattr(ev_mod, "fit_time_evaluation", spy)
     _ae(latent_dim=4).fit(digits[:200], callbacks=[keep])
     assert seen == {"adam moments": 0, "best copy": False, "grads": 0}
 

@@ -7,6 +7,7 @@ import torch
 from aekit import AutoEncoder, ModelFormatError, NotFittedError, load
 from aekit import evaluate as ev
 from aekit.evaluate import _Errors, evaluate_model, probe, score_table, training_gap
+from aekit.layers import hidden_layers
 from aekit.prepare import ScaledRows
 
 
@@ -28,6 +29,7 @@ def data():
 def fitted(data):
     est = AutoEncoder(
         latent_dim=3,
+        model="halving",  # the tests below reach into its layers
         max_epochs=60,
         batch_size=32,
         lr=3e-3,
@@ -178,7 +180,7 @@ def test_evaluate_model_keys_and_consistency(fitted, data):
     )
     assert r["probes"] is None
     assert set(r["dead_units"]) == {
-        name for name, _, _ in fitted.module_.hidden_layers()
+        name for name, _, _ in hidden_layers(fitted.module_)
     }
     import json
 
@@ -303,6 +305,7 @@ def detector():
     X, W = _subspace(600, noise=0.02, seed=3)
     est = AutoEncoder(
         latent_dim=3,
+        model="halving",  # the tests below reach into its layers
         max_epochs=60,
         batch_size=32,
         lr=3e-3,

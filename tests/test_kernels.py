@@ -99,7 +99,7 @@ def test_dense_state_dict_is_nn_linear():
 
 @needs_onednn
 def test_both_paths_train_to_the_same_loss(digits):
-    from aekit.model import AEConfig, AutoEncoderNet
+    from aekit.families import AEConfig, AutoEncoderNet
     from aekit.train import TrainConfig, train
 
     X = torch.from_numpy(digits)

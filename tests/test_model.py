@@ -2,7 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from aekit.model import AEConfig, AutoEncoderNet, halving_widths
+from aekit.families import AEConfig, AutoEncoderNet
+from aekit.layers import halving_widths, hidden_layers, switch_activation
 from aekit.registry import get_activation, get_loss
 
 
@@ -83,9 +84,9 @@ def test_every_hidden_activation_builds(name):
 def test_switch_activation_keeps_weights_and_records_it():
     net = AutoEncoderNet(AEConfig(n_features=16, latent_dim=2))
     before = {k: v.clone() for k, v in net.state_dict().items()}
-    names = [n for n, _, _ in net.hidden_layers()]
+    names = [n for n, _, _ in hidden_layers(net)]
     assert names == ["encoder.1", "encoder.3", "decoder.1", "decoder.3"]
-    net.switch_activation("encoder.3")
+    switch_activation(net, "encoder.3", "leaky_relu")
     assert isinstance(net.encoder[3], nn.LeakyReLU)
     assert net.config.layer_activations == {"encoder.3": "leaky_relu"}
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
@@ -93,10 +94,16 @@ def test_switch_activation_keeps_weights_and_records_it():
     assert isinstance(rebuilt.encoder[3], nn.LeakyReLU)
 
 
-def test_preactivations_match_forward():
+def test_dead_unit_monitor_sees_every_hidden_layer():
+    from aekit.train import evaluate_loss
+
     net = AutoEncoderNet(AEConfig(n_features=16, latent_dim=2))
     x = torch.rand(5, 16)
-    out, pre = net.forward_with_preactivations(x)
-    assert torch.equal(out, net(x))
-    assert sorted(pre) == ["decoder.1", "decoder.3", "encoder.1", "encoder.3"]
-    assert pre["encoder.1"].shape == (5, 8)
+    loss, parts, dead = evaluate_loss(net, x)
+    assert loss == pytest.approx(torch.nn.functional.mse_loss(net(x), x).item())
+    assert parts == {}
+    assert sorted(dead) == ["decoder.1", "decoder.3", "encoder.1", "encoder.3"]
+    with torch.no_grad():  # every unit of encoder.1 dead: inputs >= 0, weights < 0
+        net.encoder[0].weight.copy_(-net.encoder[0].weight.abs())
+        net.encoder[0].bias.fill_(-1.0)
+    assert evaluate_loss(net, x)[2]["encoder.1"] == 1.0

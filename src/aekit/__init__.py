@@ -12,13 +12,20 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "AutoEncoder": "estimator",
-    "AutoEncoderNet": "model",
-    "AEConfig": "model",
+    "AutoEncoderNet": "families",
+    "AEConfig": "families",
+    "PCAAnchoredNet": "families",
+    "PCAAnchoredConfig": "families",
+    "Family": "families",
+    "FittedModel": "fitted",
+    "register_family": "registry",
+    "get_family": "registry",
     "TrainConfig": "train",
     "Callback": "train",
     "load": "serialize",
     "AekitError": "errors",
     "ModelFormatError": "errors",
+    "InvalidParameterError": "errors",
     "DataError": "errors",
     "DivergenceError": "errors",
     "TrainingInterrupted": "errors",
@@ -37,13 +44,22 @@ if TYPE_CHECKING:
         DataError,
         DeadUnitWarning,
         DivergenceError,
+        InvalidParameterError,
         ModelFormatError,
         NotFittedError,
         TrainingInterrupted,
     )
     from .estimator import AutoEncoder
     from .evaluate import evaluate_model, score_table
-    from .model import AEConfig, AutoEncoderNet
+    from .families import (
+        AEConfig,
+        AutoEncoderNet,
+        Family,
+        PCAAnchoredConfig,
+        PCAAnchoredNet,
+    )
+    from .fitted import FittedModel
+    from .registry import get_family, register_family
     from .report import write_report
     from .serialize import load
     from .train import Callback, TrainConfig

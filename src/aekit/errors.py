@@ -13,12 +13,27 @@ class ModelFormatError(AekitError, ValueError):
     """Raised when a model folder is missing, truncated, corrupted or not an aekit model."""
 
 
+class InvalidParameterError(AekitError, ValueError, TypeError):
+    """Raised by `fit` when a parameter has a value of the wrong type or range."""
+
+
 class DataError(AekitError, ValueError):
     """Raised when input data cannot be used: wrong shape, NaN/inf, non-numeric, empty."""
 
 
 class DivergenceError(AekitError, FloatingPointError):
-    """Raised when the training loss becomes NaN or infinite."""
+    """Raised when the training loss becomes NaN or infinite.
+
+    ``reason`` is the sentence that says where and what to try; ``checkpoint``
+    the last good checkpoint when one was saved (the message names it too).
+    """
+
+    def __init__(
+        self, message: str, *, reason: str | None = None, checkpoint: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.reason = message if reason is None else reason
+        self.checkpoint = checkpoint
 
 
 class NotFittedError(AekitError, _SklearnNotFittedError):

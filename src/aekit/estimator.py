@@ -1,4 +1,8 @@
-"""AutoEncoder: the scikit-learn face of aekit (fit / transform / inverse_transform)."""
+"""AutoEncoder: the scikit-learn face of aekit (fit / transform / inverse_transform).
+
+Thin over `fitting` (one fit) and `fitted` (computing with a fitted model):
+it validates its parameters and X, and keeps what a fit produced.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import os
 from typing import Any
 
 import numpy as np
-import torch
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -14,37 +17,45 @@ from sklearn.base import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .allocator import tune_for_training
+from .errors import DataError
+from .fitted import FittedModel
 from .fitting import run_fit
-from .model import AEConfig, AutoEncoderNet
-from .prepare import (
-    ScaledRows,
-    as_codes,
-    as_float32,
-    as_tensor,
-)
-from .scaling import check_unit_range
-from .train import EVAL_BATCH, Callback, TrainConfig
+from .params import check_params
+from .prepare import ScaledRows, as_float32
+from .train import Callback
 
 
 class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """A fully connected autoencoder as a scikit-learn transformer.
 
     `transform` gives the latent code, `inverse_transform` the reconstruction in
-    the original units. Hidden widths halve from the input size down to
-    `latent_dim` unless `hidden_dims` is given; the decoder mirrors the encoder.
+    the original units. The model family (`model`) decides the network: by
+    default ``"pca_anchored"``, which starts as the PCA of its size and learns
+    a nonlinear correction, so that it does not end worse than that PCA;
+    ``"halving"`` is the founding design (widths halving to the code, sigmoid
+    output). See docs/families.md.
 
     Parameters
     ----------
     latent_dim : int, default=1000
         Size of the code; must be smaller than the number of features.
+    model : str, default="pca_anchored"
+        The model family, by its name in `aekit.registry.FAMILIES`.
     hidden_dims : sequence of int, optional
-        Encoder hidden widths (the decoder mirrors them). None: the halving rule.
+        Hidden widths (the decoder mirrors them). None: the family's rule
+        (halving: n/2, n/4, ... down to the code; pca_anchored: min(512, n/2)
+        and half of it, for its correction networks).
     activation : {"relu", "leaky_relu", "elu", "gelu", "tanh"}, default="relu"
         Hidden-layer activation.
+    model_options : dict, optional
+        The family's own options, e.g. ``{"train_pca": False}`` for
+        pca_anchored; unknown names are refused with the family's list.
     loss : {"mse", "bce"}, default="mse"
         Reconstruction loss on data scaled to [0, 1].
-    max_epochs : int, default=100
+    max_epochs : int or "auto", default="auto"
+        Upper bound on passes over the training rows. "auto": at least 100,
+        and enough for 3000 optimizer steps (a table of 50 rows gets one step
+        an epoch).
     batch_size : int, default=64
         Rows per optimizer step. Small tables need many steps: at 256, a
         1,000-row table gets only 4 steps an epoch (see benchmarks/RESULTS.md).
@@ -53,9 +64,10 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     weight_decay : float, default=0.0
     validation_fraction : float, default=0.1
         Share of rows held out (seeded) for early stopping and the dead-unit monitor.
-    patience : int or None, default=10
+    patience : int, "auto" or None, default="auto"
         Stop after this many epochs without a better validation loss; the best
-        weights are restored. None trains all `max_epochs`.
+        weights are restored. None trains all `max_epochs`. "auto": 10, or
+        enough epochs for 300 optimizer steps when that is more.
     scale : bool, default=True
         Min-max scale each column to [0, 1] with the training rows' range. With
         False, data outside [0, 1] is refused.
@@ -74,16 +86,22 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     Attributes
     ----------
-    module_ : AutoEncoderNet
-        The trained torch module (in eval mode).
+    fitted_ : aekit.FittedModel
+        The trained module with its scaling: batched encode/decode/errors.
+    module_ : torch.nn.Module
+        The trained torch module (in eval mode), ``fitted_.module``.
     history_ : list of dict
-        Per epoch: train_loss, val_loss, seconds, dead_fraction per layer, switched.
+        Per epoch: train_loss, val_loss, seconds, dead_fraction per layer,
+        switched, and train_parts/val_parts for objectives with several parts.
+    best_epoch_ : int
+        The epoch whose weights were kept; 0 when the starting point (for
+        pca_anchored, the PCA) was never beaten.
     scaling_ : MinMaxScaling or None
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when fitted on a DataFrame with string column names.
-    metrics_ : dict
-        Fit-time scores in the scaled space: the autoencoder and a PCA baseline
+    metrics_ : dict or None
+        Fit-time scores (None after ``fit(X, evaluate=False)``) in the scaled space: the autoencoder and a PCA baseline
         with as many components as the code (fitted on the training rows), on
         the training and validation rows; and the anomaly threshold's origin.
     pca_ : aekit.evaluate.PCABaseline or None
@@ -102,20 +120,22 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     (200, 4)
     """
 
-    module_: AutoEncoderNet  # set by fit
+    fitted_: FittedModel  # set by fit
 
     def __init__(
         self,
         latent_dim: int = 1000,
+        model: str = "pca_anchored",
         hidden_dims: tuple[int, ...] | list[int] | None = None,
         activation: str = "relu",
+        model_options: dict[str, Any] | None = None,
         loss: str = "mse",
-        max_epochs: int = 100,
+        max_epochs: int | str = "auto",
         batch_size: int = 64,
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         validation_fraction: float = 0.1,
-        patience: int | None = 10,
+        patience: int | str | None = "auto",
         scale: bool = True,
         dead_units: str = "warn",
         dead_unit_threshold: float = 0.5,
@@ -125,8 +145,10 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         verbose: int = 1,
     ) -> None:
         self.latent_dim = latent_dim
+        self.model = model
         self.hidden_dims = hidden_dims
         self.activation = activation
+        self.model_options = model_options
         self.loss = loss
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -142,50 +164,36 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self.random_state = random_state
         self.verbose = verbose
 
-    # -- configuration -----------------------------------------------------------
+    # -- fitted state ----------------------------------------------------------
 
-    def _train_config(self) -> TrainConfig:
-        return TrainConfig(
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            patience=self.patience,
-            loss=self.loss,
-            dead_units=self.dead_units,
-            dead_unit_threshold=self.dead_unit_threshold,
-            precision=self.precision,
-            verbose=int(self.verbose),
-        )
+    @property
+    def module_(self) -> Any:
+        """The trained torch module, ``fitted_.module``."""
+        return self.fitted_.module
 
-    def _check_params(self, n_features: int) -> tuple[AEConfig, TrainConfig]:
-        vf = self.validation_fraction
-        if isinstance(vf, bool) or not isinstance(vf, (int, float)) or not 0 <= vf < 1:
-            raise ValueError(f"validation_fraction must be in [0, 1), got {vf!r}")
-        arch = AEConfig(
-            n_features=n_features,
-            latent_dim=self.latent_dim,
-            hidden_dims=None if self.hidden_dims is None else tuple(self.hidden_dims),
-            activation=self.activation,
-        )
-        return arch, self._train_config()
+    @property
+    def scaling_(self) -> Any:
+        """The min-max scaling of the inputs, ``fitted_.scaling`` (None: unscaled)."""
+        return self.fitted_.scaling
+
+    @property
+    def _n_features_out(self) -> int:
+        return self.fitted_.latent_dim
 
     def _validate(self, X: Any, reset: bool) -> np.ndarray:
         if X is None:
             raise TypeError(
                 "X is None; pass an array-like of shape (n_samples, n_features)"
             )
+        _refuse_categorical(X)
         X = validate_data(
             self, X, reset=reset, dtype=[np.float32, np.float64], ensure_min_samples=1
         )
         return as_float32(X)
 
-    def _to_unit(self, X: np.ndarray) -> np.ndarray:
-        """Original units -> the [0, 1] space the network sees."""
-        if self.scaling_ is not None:
-            return self.scaling_.transform(X)
-        check_unit_range(X)
-        return X
+    def _rows(self, X: Any) -> ScaledRows:
+        """Validated rows of X, scaled a chunk at a time as they are used."""
+        return self.fitted_.rows(self._validate(X, reset=False))
 
     # -- fitting -----------------------------------------------------------------
 
@@ -199,6 +207,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         checkpoint_every: int = 1,
         keep_last: int | None = 3,
         resume_from: str | os.PathLike[str] | None = None,
+        evaluate: bool = True,
     ) -> AutoEncoder:
         """Learn the scaling and the autoencoder from the rows of X; return self.
 
@@ -221,9 +230,16 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             continue that run exactly. X must be the same rows, and the
             parameters the same except max_epochs, patience, verbose, device,
             random_state (the checkpoint's seed is used) and lr.
+        evaluate : bool, default=True
+            Compute the PCA baseline, the fit-time scores (``metrics_``) and
+            the anomaly threshold after training. False skips them (a search
+            that trains many models); ``pca_``, ``metrics_`` and
+            ``threshold_`` are then None.
 
         Raises
         ------
+        InvalidParameterError
+            A parameter has a value of the wrong type or range.
         DivergenceError
             The loss became NaN or infinite; checkpoints already written stay intact.
         TrainingInterrupted
@@ -234,83 +250,56 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         """
         before = {k: v for k, v in vars(self).items() if k.endswith("_")}
         try:
-            run_fit(
-                self,
-                X,
-                list(callbacks or ()),
-                checkpoint_dir,
-                checkpoint_every,
-                keep_last,
-                resume_from,
+            params = self.get_params()
+            check_params(params)
+            Xv = self._validate(X, reset=True)
+            names = getattr(self, "feature_names_in_", None)
+            r = run_fit(
+                Xv,
+                params,
+                feature_names=None if names is None else list(names),
+                callbacks=list(callbacks or ()),
+                checkpoint_dir=checkpoint_dir,
+                checkpoint_every=checkpoint_every,
+                keep_last=keep_last,
+                resume_from=resume_from,
+                evaluate=evaluate,
             )
-            return self
         except BaseException:
             for k in [k for k in vars(self) if k.endswith("_")]:
                 delattr(self, k)
             self.__dict__.update(before)
             raise
-
-    def _fit_evaluation(self, train: ScaledRows, val: ScaledRows | None) -> None:
-        """PCA baseline, held-out metrics and anomaly threshold (see aekit.evaluate)."""
-        from .evaluate import fit_time_evaluation
-
-        pca, metrics, threshold = fit_time_evaluation(self, train, val)
-        self.metrics_ = metrics
-        self.pca_ = pca
-        self.threshold_: float | None = threshold
-
-    @property
-    def _n_features_out(self) -> int:
-        return int(self.module_.config.latent_dim)
+        self.fitted_ = r.fitted
+        self.history_ = r.history
+        self.seed_ = r.seed
+        self.n_epochs_ = r.n_epochs
+        self.best_epoch_ = r.best_epoch
+        self.best_loss_ = r.best_loss
+        self.stopped_early_ = r.stopped_early
+        self.fit_seconds_ = r.seconds
+        self.fit_timings_ = r.timings
+        self.pca_ = r.pca
+        self.metrics_ = r.metrics
+        self.threshold_: float | None = r.threshold
+        return self
 
     # -- using a fitted model ----------------------------------------------------
-
-    def _device(self) -> torch.device:
-        return next(self.module_.parameters()).device
-
-    @torch.inference_mode()
-    def _batched(self, fn: Any, A: np.ndarray | ScaledRows) -> np.ndarray:
-        """`fn` over chunks of rows, written into one float32 array.
-
-        A holds rows already in [0, 1] space, or is `ScaledRows` scaled a
-        chunk at a time (no scaled copy of the input is made).
-        """
-        tune_for_training()  # large outputs again and again, as in training
-        device = self._device()
-        rows = A if isinstance(A, ScaledRows) else ScaledRows(torch.from_numpy(A))
-        out, i = np.zeros((0, 0), np.float32), 0
-        for xb in rows.chunks(EVAL_BATCH):
-            r = fn(xb.to(device)).float().cpu().numpy()
-            if i == 0:
-                out = np.empty((len(rows), *r.shape[1:]), np.float32)
-            out[i : i + len(r)] = r
-            i += len(r)
-        return out
-
-    def _unit_rows(self, X: Any) -> ScaledRows:
-        """Validated rows of X, scaled a chunk at a time as `_batched` takes them."""
-        X = self._validate(X, reset=False)
-        if self.scaling_ is None:
-            check_unit_range(X)
-        return ScaledRows(as_tensor(X, torch.device("cpu")), None, self.scaling_)
 
     def transform(self, X: Any) -> np.ndarray:
         """Latent codes, float32 array of shape (n_samples, latent_dim)."""
         check_is_fitted(self)
-        return self._batched(self.module_.encode, self._unit_rows(X))
+        return self.fitted_.encode(self._rows(X))
 
     def inverse_transform(self, X: Any) -> np.ndarray:
         """Decode latent codes back to reconstructions in the original units."""
         check_is_fitted(self)
-        Z = as_codes(X, self._n_features_out)
-        R = self._batched(self.module_.decode, Z)
-        return self.scaling_.inverse_transform(R) if self.scaling_ is not None else R
+        return self.fitted_.to_original(self.fitted_.decode(X))
 
     def reconstruct(self, X: Any) -> np.ndarray:
         """Reconstruction of X in the original units (encode then decode)."""
         check_is_fitted(self)
-        R = self._batched(self.module_, self._unit_rows(X))
-        return self.scaling_.inverse_transform(R) if self.scaling_ is not None else R
+        return self.fitted_.to_original(self.fitted_.reconstruct(self._rows(X)))
 
     def reconstruction_error(self, X: Any, per_feature: bool = False) -> np.ndarray:
         """Per-row mean squared reconstruction error, in the scaled [0, 1] space.
@@ -319,12 +308,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         of every value, shape (n_samples, n_features).
         """
         check_is_fitted(self)
-
-        def squared_error(xb: torch.Tensor) -> torch.Tensor:
-            e = (self.module_(xb).float() - xb) ** 2
-            return e if per_feature else e.mean(dim=1)
-
-        return self._batched(squared_error, self._unit_rows(X))
+        return self.fitted_.errors(self._rows(X), per_feature)
 
     def score(self, X: Any, y: Any = None) -> float:
         """Negative mean squared reconstruction error (higher is better)."""
@@ -346,8 +330,9 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             from .errors import NotFittedError
 
             raise NotFittedError(
-                "this model has no anomaly threshold (saved by an older aekit); call "
-                "calibrate_threshold(X) with rows known to be normal first"
+                "this model has no anomaly threshold (fitted with evaluate=False, or "
+                "saved by an older aekit); call calibrate_threshold(X) with rows known "
+                "to be normal first"
             )
         return self.reconstruction_error(X) > self.threshold_
 
@@ -390,3 +375,16 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         from .serialize import save_estimator
 
         save_estimator(self, path)
+
+
+def _refuse_categorical(X: Any) -> None:
+    """A DataFrame's categorical columns are refused, numeric categories too."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(X, "columns"):
+        return
+    for name, dtype in zip(X.columns, dtypes, strict=False):
+        if str(dtype) == "category":
+            raise DataError(
+                f"column {name!r} is categorical; aekit takes numbers only: convert "
+                "it (e.g. one-hot with pandas.get_dummies) or drop it"
+            )

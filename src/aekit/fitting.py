@@ -1,50 +1,114 @@
-"""One fit of an AutoEncoder: checks, seed or resume, scaling, rows, training, results.
+"""One fit: the family's config, seed or resume, scaling, rows, PCA, training, results.
 
-`AutoEncoder.fit` calls `run_fit`, which sets the estimator's fitted
-attributes; `fit` itself restores the previous ones if anything here raises.
+`AutoEncoder.fit` validates its parameters and X, then calls `run_fit` with
+plain values and sets its fitted attributes from the `FitResult` it returns.
+Nothing here reads or writes the estimator.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
 from .errors import DivergenceError
-from .model import AutoEncoderNet
+from .fitted import FittedModel
+from .params import to_json
 from .prepare import ScaledRows, as_tensor, fit_scaling, resolve_device, split_rows
-from .scaling import check_unit_range
-from .train import Callback, TrainState, restore_best, train
+from .registry import get_family
+from .scaling import MinMaxScaling, check_unit_range
+from .train import (
+    Callback,
+    TrainConfig,
+    TrainState,
+    resolve_budget,
+    restore_best,
+    train,
+)
 
-if TYPE_CHECKING:
-    from .estimator import AutoEncoder
+
+@dataclass
+class FitResult:
+    """What one fit produced; the estimator's fitted attributes."""
+
+    fitted: FittedModel
+    history: list[dict[str, Any]]
+    seed: int
+    n_epochs: int
+    best_epoch: int
+    best_loss: float
+    stopped_early: bool
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    pca: Any = None  # the PCA baseline (evaluate.PCABaseline) when kept
+    metrics: dict[str, Any] | None = None
+    threshold: float | None = None
+
+
+def train_config(
+    params: Mapping[str, Any], max_epochs: int, patience: int | None
+) -> TrainConfig:
+    return TrainConfig(
+        max_epochs=max_epochs,
+        batch_size=params["batch_size"],
+        lr=params["lr"],
+        weight_decay=params["weight_decay"],
+        patience=patience,
+        loss=params["loss"],
+        dead_units=params["dead_units"],
+        dead_unit_threshold=params["dead_unit_threshold"],
+        precision=params["precision"],
+        verbose=int(params["verbose"]),
+    )
 
 
 def run_fit(
-    est: AutoEncoder,
-    X: Any,
-    callbacks: list[Callback],
-    checkpoint_dir: str | os.PathLike[str] | None,
-    checkpoint_every: int,
-    keep_last: int | None,
-    resume_from: str | os.PathLike[str] | None,
-) -> None:
-    """Validate X, train `est`'s network on it and set its fitted attributes."""
+    X: np.ndarray,
+    params: Mapping[str, Any],
+    *,
+    feature_names: Sequence[str] | None = None,
+    callbacks: Sequence[Callback] = (),
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+    checkpoint_every: int = 1,
+    keep_last: int | None = 3,
+    resume_from: str | os.PathLike[str] | None = None,
+    evaluate: bool = True,
+) -> FitResult:
+    """Train the family `params["model"]` on the validated float32 rows X.
+
+    With `evaluate`, the PCA baseline, the fit-time scores and the anomaly
+    threshold are computed as well (see `aekit.evaluate.fit_time_evaluation`);
+    the PCA is computed once, before training, and serves the family too.
+    """
     from . import checkpoint as ck
+    from .evaluate import fit_baseline, fit_time_evaluation
 
     t0 = time.perf_counter()
-    X = est._validate(X, reset=True)
+    timings: dict[str, float] = {}
     if X.shape[0] < 2:
         raise ValueError(
             f"Found array with {X.shape[0]} sample(s) while a minimum of 2 is "
             "required by AutoEncoder: it needs rows to learn from"
         )
-    arch, tcfg = est._check_params(X.shape[1])
-    device = resolve_device(est.device)
+    n_features = X.shape[1]
+    family = get_family(params["model"])
+    config = family.make_config(
+        n_features,
+        latent_dim=params["latent_dim"],
+        hidden_dims=None
+        if params["hidden_dims"] is None
+        else tuple(params["hidden_dims"]),
+        activation=params["activation"],
+        options=params["model_options"],
+    )
+    device = resolve_device(params["device"])
+    json_params = {k: to_json(k, v) for k, v in params.items()}
     saver = resumed = fingerprint = None
     if checkpoint_dir is not None or resume_from is not None:
         fingerprint = ck.data_fingerprint(X)
@@ -52,69 +116,101 @@ def run_fit(
         saver = ck.CheckpointCallback(checkpoint_dir, checkpoint_every, keep_last)
     if resume_from is not None:
         resumed = ck.load_checkpoint(resume_from)
-        names = getattr(est, "feature_names_in_", None)
-        seed, arch = ck.check_resume(resumed, est.get_params(), fingerprint, names)
+        seed, config = ck.check_resume(resumed, json_params, fingerprint, feature_names)
     else:
-        rng = check_random_state(est.random_state)
+        rng = check_random_state(params["random_state"])
         seed = int(rng.randint(np.iinfo(np.int32).max))
-    est.scaling_ = None
-    if resumed is not None and est.scale:
-        est.scaling_ = ck.stored_scaling(resumed, X.shape[1])
-    elif est.scale:
-        est.scaling_ = fit_scaling(X)
+    scaling: MinMaxScaling | None = None
+    if resumed is not None and params["scale"]:
+        scaling = ck.stored_scaling(resumed, n_features)
+    elif params["scale"]:
+        scaling = fit_scaling(X)
     else:
         check_unit_range(X)
     # No scaled copy of the data: batches are gathered and scaled as they are
     # used. Rows must be contiguous for fast gathers (a DataFrame's array is
     # column-major: that one case is copied).
     X_all = as_tensor(np.ascontiguousarray(X), device)
-    train_idx, val_idx = split_rows(len(X), est.validation_fraction, seed)
-    X_train = ScaledRows(X_all, as_tensor(train_idx, device), est.scaling_)
+    train_idx, val_idx = split_rows(len(X), params["validation_fraction"], seed)
+    X_train = ScaledRows(X_all, as_tensor(train_idx, device), scaling)
     X_val = None
     if len(val_idx):
-        X_val = ScaledRows(X_all, as_tensor(val_idx, device), est.scaling_)
+        X_val = ScaledRows(X_all, as_tensor(val_idx, device), scaling)
+    max_epochs, patience = resolve_budget(
+        params["max_epochs"], params["patience"], len(train_idx), params["batch_size"]
+    )
+    tcfg = train_config(params, max_epochs, patience)
+    base = info = None
+    if evaluate or (family.needs_pca and resumed is None):
+        t = time.perf_counter()
+        base, info = fit_baseline(X_train, config.latent_dim, seed)
+        timings["pca"] = time.perf_counter() - t
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        module = AutoEncoderNet(arch).to(device)
+        module = family.build(config).to(device)
     state = None
     if resumed is not None:
         state = ck.resume_state(resumed, module, tcfg)
+    else:
+        family.initialize(module, base)
     if saver is not None:
-        saver.meta, saver.tensors = ck.estimator_meta(est, seed, fingerprint)
+        saver.meta, saver.tensors = ck.fit_meta(
+            json_params, n_features, feature_names, seed, fingerprint, scaling
+        )
+    t = time.perf_counter()
     try:
         state = train(
             module,
             X_train,
             X_val,
             tcfg,
+            family=family,
             seed=seed,
             state=state,
-            callbacks=[saver, *callbacks] if saver is not None else callbacks,
+            callbacks=[saver, *callbacks] if saver is not None else list(callbacks),
         )
     except DivergenceError as e:
-        raise ck.divergence_note(e, saver) from None
+        raise ck.divergence_note(e, checkpoint_dir) from None
     finally:
         for cb in callbacks:
             if isinstance(cb, ck.StopOnSignal):
                 cb.restore()
+    timings["training"] = time.perf_counter() - t
     ck.raise_if_interrupted(state, tcfg, callbacks, saver, resumed)
-    _finish(est, state, seed, time.perf_counter() - t0)
+    result = _result(state, family.name, scaling, feature_names, seed)
     del state
-    est._fit_evaluation(X_train, X_val)
+    if evaluate:
+        t = time.perf_counter()
+        assert info is not None
+        result.pca, result.metrics, result.threshold = fit_time_evaluation(
+            result.fitted, X_train, X_val, base, info
+        )
+        timings["evaluation"] = time.perf_counter() - t
+    result.seconds = time.perf_counter() - t0
+    result.timings = timings
+    return result
 
 
-def _finish(est: AutoEncoder, state: TrainState, seed: int, seconds: float) -> None:
+def _result(
+    state: TrainState,
+    family: str,
+    scaling: MinMaxScaling | None,
+    feature_names: Sequence[str] | None,
+    seed: int,
+) -> FitResult:
     restore_best(state)
     # Training is over: free the best-weights copy, the gradients and Adam's
     # moments before the fit-time evaluation needs memory of its own.
     state.best_weights = None
     state.optimizer.zero_grad(set_to_none=True)
     state.optimizer.state.clear()
-    est.module_ = cast(AutoEncoderNet, state.module.eval())
-    est.history_ = state.history
-    est.seed_ = seed
-    est.n_epochs_ = state.epoch
-    est.best_epoch_ = state.best_epoch
-    est.best_loss_ = state.best_loss
-    est.stopped_early_ = state.stopped_early
-    est.fit_seconds_ = seconds
+    return FitResult(
+        fitted=FittedModel(state.module, family, scaling, feature_names),
+        history=state.history,
+        seed=seed,
+        n_epochs=state.epoch,
+        best_epoch=state.best_epoch,
+        best_loss=state.best_loss,
+        stopped_early=state.stopped_early,
+        seconds=0.0,
+    )

@@ -1,12 +1,16 @@
-"""Activations and losses by name: plain dict registries and their getters."""
+"""Names to factories: activations, losses and model families, with their getters."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+if TYPE_CHECKING:
+    from .families.base import Family
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,
@@ -50,3 +54,32 @@ def get_loss(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     if name not in LOSSES:
         raise _unknown("loss", name, LOSSES)
     return LOSSES[name]
+
+
+# model families by name, filled by `register_family` as aekit.families loads
+FAMILIES: dict[str, Family] = {}
+DEFAULT_FAMILY = "pca_anchored"
+
+FamilyT = TypeVar("FamilyT", bound="Family")
+
+
+def register_family(family: FamilyT) -> FamilyT:
+    """Register a `Family` instance under its ``name``; return it.
+
+    A family registered from any module (a plugin, a test) trains, saves,
+    loads and resumes like the built-in ones once that module is imported.
+    """
+    name = getattr(family, "name", "")
+    if not isinstance(name, str) or not name:
+        raise ValueError("a family needs a non-empty string name")
+    FAMILIES[name] = family
+    return family
+
+
+def get_family(name: Any) -> Family:
+    """The registered family called `name`."""
+    from . import families  # noqa: F401  (registers the built-in families)
+
+    if not isinstance(name, str) or name not in FAMILIES:
+        raise _unknown("model", name, FAMILIES)
+    return FAMILIES[name]

@@ -1,4 +1,5 @@
-"""The training loop: batches from one tensor, Adam, early stopping, dead-unit monitor.
+"""The training loop: batches from one tensor, the family's objective, Adam,
+early stopping and the dead-unit monitor.
 
 It knows nothing of files or the shell. Everything it needs to continue exactly
 where it stopped lives in `TrainState`, which callbacks (checkpoints, signals)
@@ -11,7 +12,8 @@ import math
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,12 +22,14 @@ from torch import nn
 
 from .allocator import tune_for_training
 from .errors import DeadUnitWarning, DivergenceError
+from .families.base import Family
+from .fitted import EVAL_BATCH
+from .layers import hidden_layers, switch_activation
 from .prepare import ScaledRows
 from .registry import get_loss
 
 DEAD_UNIT_POLICIES = ("warn", "switch", "ignore")
 PRECISIONS = ("fp32", "bf16")
-EVAL_BATCH = 4096  # rows per forward pass when nothing is learned
 EVAL_VALUES = 2**23  # at most this many activations held at once by evaluate_loss
 FLUSH_EVERY = 64  # steps between flushes of subnormal Adam moments (and at epoch end)
 LARGEST_SUBNORMAL = float(
@@ -35,7 +39,7 @@ LARGEST_SUBNORMAL = float(
 
 @dataclass
 class TrainConfig:
-    """Options of the training loop (the model's own options live in AEConfig)."""
+    """Options of the training loop (the model's own options live in its family's config)."""
 
     max_epochs: int = 100  # upper bound on passes over the training rows
     batch_size: int = 64  # rows per optimizer step
@@ -64,8 +68,14 @@ class TrainConfig:
             isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0
         ):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
-        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        wd = self.weight_decay
+        if not (
+            isinstance(wd, (int, float))
+            and not isinstance(wd, bool)
+            and math.isfinite(wd)
+            and wd >= 0
+        ):
+            raise ValueError(f"weight_decay must be a finite number >= 0, got {wd!r}")
         get_loss(self.loss)
         if self.dead_units not in DEAD_UNIT_POLICIES:
             raise ValueError(
@@ -80,6 +90,37 @@ class TrainConfig:
             raise ValueError(
                 f"unknown precision {self.precision!r}; choose from {sorted(PRECISIONS)}"
             )
+
+
+# max_epochs="auto" and patience="auto": budgets in optimizer steps, so that a
+# small table (one step an epoch) trains as long as a large one (see
+# benchmarks/RESULTS.md, "Training budget")
+AUTO_MIN_EPOCHS = 100  # max_epochs="auto" is at least this
+AUTO_STEPS = 3000  # ... and enough epochs for this many optimizer steps
+AUTO_PATIENCE = 10  # patience="auto" is at least this many epochs
+AUTO_PATIENCE_STEPS = 300  # ... and enough epochs for this many steps
+
+
+def resolve_budget(
+    max_epochs: int | str, patience: int | str | None, n_rows: int, batch_size: int
+) -> tuple[int, int | None]:
+    """max_epochs and patience as numbers of epochs for `n_rows` training rows.
+
+    "auto" reads as a number of optimizer steps: at least AUTO_MIN_EPOCHS
+    epochs and AUTO_STEPS steps, and a patience of at least AUTO_PATIENCE
+    epochs and AUTO_PATIENCE_STEPS steps.
+
+    >>> resolve_budget("auto", "auto", 8000, 64)  # 125 steps an epoch
+    (100, 10)
+    >>> resolve_budget("auto", "auto", 50, 64)  # one step an epoch
+    (3000, 300)
+    """
+    steps = max(1, math.ceil(n_rows / batch_size))
+    if max_epochs == "auto":
+        max_epochs = max(AUTO_MIN_EPOCHS, math.ceil(AUTO_STEPS / steps))
+    if patience == "auto":
+        patience = max(AUTO_PATIENCE, math.ceil(AUTO_PATIENCE_STEPS / steps))
+    return int(max_epochs), None if patience is None else int(patience)
 
 
 class Callback:
@@ -109,13 +150,15 @@ class TrainState:
     module: nn.Module
     optimizer: torch.optim.Optimizer
     generator: torch.Generator  # draws each epoch's permutation (CPU)
+    noise: torch.Generator | None = None  # draws the objective's noise (its device)
     epoch: int = 0  # epochs completed
     step: int = 0  # batches completed in the current epoch
     epoch_rng_state: torch.Tensor | None = None  # generator state at the epoch's start
     loss_sum: float = 0.0  # sum of row losses so far in the current epoch
+    part_sums: dict[str, float] = field(default_factory=dict)  # likewise, per part
     history: list[dict[str, Any]] = field(default_factory=list)
     best_loss: float = math.inf
-    best_epoch: int = 0  # 1-based epoch of best_loss; 0: none yet
+    best_epoch: int = 0  # 1-based epoch of best_loss; 0: none yet, or the start
     best_weights: dict[str, torch.Tensor] | None = None
     bad_epochs: int = 0  # epochs since the last improvement
     warned_layers: list[str] = field(default_factory=list)
@@ -136,11 +179,24 @@ def make_optimizer(module: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
         )
 
 
+NOISE_SEED_OFFSET = 0x5EED  # the noise generator's seed is the run's seed + this
+
+
+def new_noise_generator(device: torch.device, seed: int) -> torch.Generator:
+    gen = torch.Generator(device=device)
+    gen.manual_seed(seed + NOISE_SEED_OFFSET)
+    return gen
+
+
 def new_state(module: nn.Module, cfg: TrainConfig, seed: int) -> TrainState:
     gen = torch.Generator(device="cpu")
     gen.manual_seed(seed)
+    device = next(module.parameters()).device
     return TrainState(
-        module=module, optimizer=make_optimizer(module, cfg), generator=gen
+        module=module,
+        optimizer=make_optimizer(module, cfg),
+        generator=gen,
+        noise=new_noise_generator(device, seed),
     )
 
 
@@ -161,35 +217,54 @@ def eval_rows(module: nn.Module) -> int:
     return max(64, min(EVAL_BATCH, EVAL_VALUES // per_row))
 
 
+@contextmanager
+def _watch_units(module: nn.Module) -> Iterator[dict[str, torch.Tensor]]:
+    """Record, per hidden activation, which units had a positive input on some row."""
+    alive: dict[str, torch.Tensor] = {}
+    handles = []
+    for name, stack, i in hidden_layers(module):
+
+        def hook(_m: nn.Module, args: tuple[Any, ...], name: str = name) -> None:
+            a = (args[0] > 0).any(dim=0)
+            alive[name] = a if name not in alive else alive[name] | a
+
+        handles.append(stack[i].register_forward_pre_hook(hook))
+    try:
+        yield alive
+    finally:
+        for h in handles:
+            h.remove()
+
+
 @torch.no_grad()
 def evaluate_loss(
     module: nn.Module,
     X: torch.Tensor | ScaledRows,
     loss: str = "mse",
     precision: str = "fp32",
-) -> tuple[float, dict[str, float]]:
-    """Mean loss over the rows of X and, per hidden layer, the fraction of dead units.
+    family: Family | None = None,
+) -> tuple[float, dict[str, float], dict[str, float]]:
+    """Mean objective over the rows of X, its parts, and the dead share per layer.
 
-    A unit is dead when its pre-activation is <= 0 for every row: a ReLU then
-    outputs zero for all of them and passes no gradient.
+    The module is in eval mode and the objective draws no noise. A unit is dead
+    when its pre-activation is <= 0 for every row: a ReLU then outputs zero for
+    all of them and passes no gradient.
     """
     rows = _as_rows(X)
+    family = family if family is not None else Family()
     was_training = module.training
     module.eval()
-    loss_fn = get_loss(loss)
-    total = 0.0
-    alive: dict[str, torch.Tensor] = {}
-    with _autocast(rows.device, precision):
+    total, parts = 0.0, dict[str, float]()
+    with _watch_units(module) as alive, _autocast(rows.device, precision):
         for xb in rows.chunks(eval_rows(module)):
-            out, pre = module.forward_with_preactivations(xb)  # type: ignore[operator]
-            total += loss_fn(out.float(), xb).item() * len(xb)
-            for name, p in pre.items():
-                a = (p > 0).any(dim=0)
-                alive[name] = a if name not in alive else alive[name] | a
-            del out, pre
+            value, named = family.objective(module, xb, loss=loss, rng=None)
+            total += value.item() * len(xb)
+            for k, v in named.items():
+                parts[k] = parts.get(k, 0.0) + v.item() * len(xb)
     module.train(was_training)
+    n = max(len(rows), 1)
     dead = {name: 1.0 - a.float().mean().item() for name, a in alive.items()}
-    return total / max(len(rows), 1), dead
+    return total / n, {k: v / n for k, v in parts.items()}, dead
 
 
 def _apply_dead_policy(
@@ -200,12 +275,12 @@ def _apply_dead_policy(
         return []
     switched = []
     module = state.module
-    for name, stack, idx in module.hidden_layers():  # type: ignore[operator]
+    for name, stack, idx in list(hidden_layers(module)):
         frac = dead.get(name, 0.0)
         if not isinstance(stack[idx], nn.ReLU) or frac < cfg.dead_unit_threshold:
             continue
         if cfg.dead_units == "switch":
-            module.switch_activation(name, "leaky_relu")  # type: ignore[operator]
+            switch_activation(module, name, "leaky_relu")
             switched.append(name)
         elif name not in state.warned_layers:
             state.warned_layers.append(name)
@@ -239,28 +314,40 @@ def train(
     X_val: torch.Tensor | ScaledRows | None,
     cfg: TrainConfig,
     *,
+    family: Family | None = None,
     seed: int = 0,
     callbacks: Sequence[Callback] = (),
     state: TrainState | None = None,
 ) -> TrainState:
-    """Train `module` to reconstruct `X_train`; return the final `TrainState`.
+    """Train `module` on its family's objective over `X_train`; return the `TrainState`.
 
     X_train and X_val are (rows, n_features) float32 tensors already on the
     module's device, or `ScaledRows` that scale each batch as it is taken.
-    Pass a `state` (from a checkpoint) to resume exactly. The best weights are
-    in ``state.best_weights``; the caller decides whether to load them
-    (`restore_best`).
+    `family` gives the objective (default: plain reconstruction). Pass a
+    `state` (from a checkpoint) to resume exactly. The best weights are in
+    ``state.best_weights``; the caller decides whether to load them
+    (`restore_best`). A family whose ``start_is_candidate`` is true has its
+    starting point scored first: if no epoch beats it, it is what is kept.
     """
     tune_for_training()  # reuse freed memory: no page faults on every step's buffers
+    family = family if family is not None else Family()
     if state is None:
         state = new_state(module, cfg, seed)
-    loss_fn = get_loss(cfg.loss)
+    if state.noise is None:
+        state.noise = new_noise_generator(next(module.parameters()).device, seed)
     data = _as_rows(X_train)
     held_out = X_val is not None and len(X_val) > 0
     monitor = _as_rows(X_val) if X_val is not None and held_out else data
     device = data.device
     n, bs = len(data), cfg.batch_size
     n_batches = math.ceil(n / bs)
+    if family.start_is_candidate and state.epoch == 0 and state.step == 0:
+        start_loss, _, _ = evaluate_loss(
+            module, monitor, cfg.loss, cfg.precision, family
+        )
+        if math.isfinite(start_loss) and state.best_weights is None:
+            state.best_loss, state.best_epoch = start_loss, 0
+            _keep_best(state)
     bar = _progress(cfg, state)
     for cb in callbacks:
         cb.on_train_begin(state)
@@ -272,6 +359,7 @@ def train(
         if state.step == 0:
             state.epoch_rng_state = state.generator.get_state()
             state.loss_sum = 0.0
+            state.part_sums = {}
         else:  # resuming mid-epoch: replay the epoch's permutation
             assert state.epoch_rng_state is not None
             state.generator.set_state(state.epoch_rng_state)
@@ -279,19 +367,18 @@ def train(
         for b in range(state.step, n_batches):
             xb = data.take(perm[b * bs : (b + 1) * bs])  # (batch, n_features)
             with _autocast(device, cfg.precision):
-                out = module(xb)
-            loss = loss_fn(out.float(), xb)
+                loss, parts = family.objective(
+                    module, xb, loss=cfg.loss, rng=state.noise
+                )
             value = loss.item()
             if not math.isfinite(value):
-                raise DivergenceError(
-                    f"training diverged: the loss became {value} at epoch "
-                    f"{state.epoch + 1}, step {b + 1}; the learning rate (lr={cfg.lr:g}) "
-                    "is the likely cause, try a value 10x smaller"
-                )
+                raise DivergenceError(divergence_message(value, state.epoch, b, cfg))
             state.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             state.optimizer.step()
             state.loss_sum += value * len(xb)
+            for k, v in parts.items():
+                state.part_sums[k] = state.part_sums.get(k, 0.0) + v.item() * len(xb)
             state.step = b + 1
             if state.step % FLUSH_EVERY == 0:
                 flush_subnormal_moments(state.optimizer)
@@ -304,7 +391,9 @@ def train(
         state.step = 0
         state.epoch += 1
         flush_subnormal_moments(state.optimizer)
-        val_loss, dead = evaluate_loss(module, monitor, cfg.loss, cfg.precision)
+        val_loss, val_parts, dead = evaluate_loss(
+            module, monitor, cfg.loss, cfg.precision, family
+        )
         if val_loss < state.best_loss:
             state.best_loss, state.best_epoch, state.bad_epochs = (
                 val_loss,
@@ -315,16 +404,18 @@ def train(
         else:
             state.bad_epochs += 1
         switched = _apply_dead_policy(state, dead, cfg)
-        state.history.append(
-            {
-                "epoch": state.epoch,
-                "train_loss": state.loss_sum / n,
-                "val_loss": val_loss if held_out else None,
-                "seconds": time.perf_counter() - t0,
-                "dead_fraction": dead,
-                "switched": switched,
-            }
-        )
+        record: dict[str, Any] = {
+            "epoch": state.epoch,
+            "train_loss": state.loss_sum / n,
+            "val_loss": val_loss if held_out else None,
+            "seconds": time.perf_counter() - t0,
+            "dead_fraction": dead,
+            "switched": switched,
+        }
+        if state.part_sums:
+            record["train_parts"] = {k: v / n for k, v in state.part_sums.items()}
+            record["val_parts"] = val_parts if held_out else None
+        state.history.append(record)
         if cfg.verbose >= 2:
             print(_epoch_line(state.history[-1], cfg.max_epochs), file=sys.stderr)
         bar.set_postfix(loss=f"{val_loss:.4g}", refresh=False)
@@ -360,6 +451,15 @@ def flush_subnormal_moments(optimizer: torch.optim.Optimizer) -> None:
             t = st.get(key)
             if isinstance(t, torch.Tensor) and t.dtype == torch.float32:
                 torch.hardshrink(t, LARGEST_SUBNORMAL, out=t)  # |t| <= it -> 0
+
+
+def divergence_message(value: float, epoch: int, step: int, cfg: TrainConfig) -> str:
+    """The one sentence that says training diverged, where, and what to try."""
+    return (
+        f"training diverged: the loss became {value} at epoch {epoch + 1}, step "
+        f"{step + 1}; the learning rate (lr={cfg.lr:g}) is the likely cause, try a "
+        "value 10x smaller"
+    )
 
 
 def _keep_best(state: TrainState) -> None:

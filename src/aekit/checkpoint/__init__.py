@@ -12,13 +12,13 @@ The modules: `state` (a TrainState as tensors and JSON, and back), `store`
 
 from __future__ import annotations
 
+from ..params import RESUME_MAY_CHANGE
 from .callback import CheckpointCallback
 from .resume import (
-    RESUME_MAY_CHANGE,
     check_resume,
     data_fingerprint,
     divergence_note,
-    estimator_meta,
+    fit_meta,
     raise_if_interrupted,
     resume_state,
     stored_scaling,
@@ -52,7 +52,7 @@ __all__ = [
     "decode_state",
     "divergence_note",
     "encode_state",
-    "estimator_meta",
+    "fit_meta",
     "latest_checkpoint",
     "list_checkpoints",
     "load_checkpoint",

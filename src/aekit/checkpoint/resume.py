@@ -19,25 +19,14 @@ import torch
 from torch import nn
 
 from ..errors import DataError, DivergenceError, ModelFormatError, TrainingInterrupted
-from ..model import AEConfig
+from ..params import RESUME_MAY_CHANGE, same
+from ..registry import get_family
 from ..scaling import MinMaxScaling
 from ..train import Callback, TrainConfig, TrainState, make_optimizer
 from .callback import CheckpointCallback
 from .signals import StopOnSignal
 from .state import Checkpoint
 from .store import latest_checkpoint
-
-# Estimator parameters that may differ between a checkpoint and the AutoEncoder
-# resuming it. Changing lr is allowed to recover from a divergence; the run is
-# then no longer bitwise equal to an uninterrupted one.
-RESUME_MAY_CHANGE = (
-    "max_epochs",
-    "patience",
-    "verbose",
-    "device",
-    "random_state",
-    "lr",
-)
 
 
 def data_fingerprint(X: np.ndarray) -> dict[str, Any]:
@@ -50,28 +39,32 @@ def data_fingerprint(X: np.ndarray) -> dict[str, Any]:
     }
 
 
-def estimator_meta(
-    est: Any, seed: int, fingerprint: dict[str, Any] | None
+def fit_meta(
+    params: dict[str, Any],
+    n_features: int,
+    feature_names: Sequence[str] | None,
+    seed: int,
+    fingerprint: dict[str, Any] | None,
+    scaling: MinMaxScaling | None,
 ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """What an AutoEncoder stores with its checkpoints: (JSON meta, tensors)."""
-    params = est.get_params()
-    if params.get("hidden_dims") is not None:
-        params["hidden_dims"] = list(params["hidden_dims"])
-    rs = params.get("random_state")
-    if not (isinstance(rs, int) and not isinstance(rs, bool)):
-        params["random_state"] = None  # a RandomState object; the seed below is kept
-    names = getattr(est, "feature_names_in_", None)
+    """What a fit stores with its checkpoints: (JSON meta, tensors).
+
+    `params` are the estimator's parameters as JSON values (a RandomState as
+    None: the `seed` drawn from it is what resumes).
+    """
     meta = {
-        "params": params,
+        "params": dict(params),
         "seed": seed,
         "data": fingerprint,
-        "n_features_in": int(est.n_features_in_),
-        "feature_names": None if names is None else [str(n) for n in names],
+        "n_features_in": int(n_features),
+        "feature_names": None
+        if feature_names is None
+        else [str(n) for n in feature_names],
     }
     tensors = {}
-    if est.scaling_ is not None:
-        tensors["scaling.data_min"] = torch.from_numpy(est.scaling_.data_min)
-        tensors["scaling.data_range"] = torch.from_numpy(est.scaling_.data_range)
+    if scaling is not None:
+        tensors["scaling.data_min"] = torch.from_numpy(scaling.data_min)
+        tensors["scaling.data_range"] = torch.from_numpy(scaling.data_range)
     return meta, tensors
 
 
@@ -80,8 +73,8 @@ def check_resume(
     params: dict[str, Any],
     fingerprint: dict[str, Any] | None,
     feature_names: Sequence[str] | None,
-) -> tuple[int, AEConfig]:
-    """Refuse to resume with other settings or data; return (seed, architecture)."""
+) -> tuple[int, Any]:
+    """Refuse to resume with other settings or data; return (seed, family config)."""
     saved = ckpt.params
     seed = ckpt.meta.get("seed")
     if not saved or not isinstance(seed, int) or ckpt.architecture is None:
@@ -90,7 +83,8 @@ def check_resume(
             "parameters, seed or architecture); it cannot resume an AutoEncoder"
         )
     try:
-        arch = AEConfig.from_dict(ckpt.architecture)
+        family = get_family(saved.get("model", "halving"))
+        arch = family.config_from_dict(ckpt.architecture)
     except (TypeError, ValueError) as e:
         raise ModelFormatError(
             f"checkpoint {ckpt.path}: bad architecture ({e})"
@@ -98,7 +92,7 @@ def check_resume(
     for key, value in params.items():
         if key in RESUME_MAY_CHANGE or key not in saved:
             continue
-        if _plain(value) != _plain(saved[key]):
+        if not same(value, saved[key]):
             raise ValueError(
                 f"cannot resume from {ckpt.path}: it was trained with {key}="
                 f"{saved[key]!r}, this AutoEncoder has {key}={value!r}; create the "
@@ -145,14 +139,27 @@ def resume_state(ckpt: Checkpoint, module: nn.Module, cfg: TrainConfig) -> Train
 
 
 def divergence_note(
-    error: DivergenceError, saver: CheckpointCallback | None
-) -> Exception:
-    """The DivergenceError, naming the last good checkpoint when there is one."""
-    if saver is None or (last := latest_checkpoint(saver.directory)) is None:
+    error: DivergenceError,
+    directory: str | os.PathLike[str] | None,
+    how: str | None = None,
+) -> DivergenceError:
+    """The DivergenceError, naming the last good checkpoint in `directory`.
+
+    `how` says how to go on from it in the caller's terms (the CLI gives a
+    command line); by default, `fit` with resume_from and a smaller lr.
+    Without a checkpoint, `error` itself.
+    """
+    last = None if directory is None else latest_checkpoint(directory)
+    if last is None or directory is None:
         return error
+    how = how or (
+        f"fit(X, resume_from={os.fspath(directory)!r}) with a smaller lr continues "
+        "from it"
+    )
     return DivergenceError(
-        f"{error}; the last checkpoint, {last}, is intact: fit(X, resume_from="
-        f"{os.fspath(saver.directory)!r}) with a smaller lr continues from it"
+        f"{error.reason}; the last checkpoint, {last}, is intact: {how}",
+        reason=error.reason,
+        checkpoint=os.fspath(last),
     )
 
 
@@ -191,10 +198,6 @@ def raise_if_interrupted(
         epoch=state.epoch,
         step=state.step,
     )
-
-
-def _plain(v: Any) -> Any:
-    return list(v) if isinstance(v, tuple) else v
 
 
 def _short(fp: Any) -> str:

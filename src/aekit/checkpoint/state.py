@@ -7,6 +7,7 @@ two files of a checkpoint; `decode_state` checks what was read and gives a
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -18,7 +19,7 @@ import torch
 from torch import nn
 
 from ..errors import ModelFormatError
-from ..model import AEConfig
+from ..jsonable import jsonable
 from ..train import TrainState
 
 FORMAT = "aekit-checkpoint"
@@ -47,6 +48,8 @@ def encode_state(
     optim_tensors, groups = _optimizer_tensors(state.optimizer)
     blobs.update(optim_tensors)
     blobs["rng.generator"] = state.generator.get_state()
+    if state.noise is not None:
+        blobs["rng.noise"] = state.noise.get_state()
     if state.epoch_rng_state is not None:
         blobs["rng.epoch"] = state.epoch_rng_state
     for k, v in (tensors or {}).items():
@@ -58,13 +61,18 @@ def encode_state(
         "format_version": FORMAT_VERSION,
         "aekit_version": __version__,
         "meta": meta or {},
-        "architecture": config.to_dict() if isinstance(config, AEConfig) else None,
+        "architecture": (
+            jsonable(dataclasses.asdict(config))
+            if dataclasses.is_dataclass(config) and not isinstance(config, type)
+            else None
+        ),
         "state": {
             "epoch": state.epoch,
             "step": state.step,
             "loss_sum": state.loss_sum,
-            "history": _finite_or_none(state.history),
-            "best_loss": _finite_or_none(state.best_loss),
+            "part_sums": jsonable(state.part_sums),
+            "history": jsonable(state.history),
+            "best_loss": jsonable(state.best_loss),
             "best_epoch": state.best_epoch,
             "bad_epochs": state.bad_epochs,
             "warned_layers": list(state.warned_layers),
@@ -93,26 +101,17 @@ def _optimizer_tensors(
     return tensors, groups
 
 
-def _finite_or_none(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, (list, tuple)):
-        return [_finite_or_none(x) for x in v]
-    if isinstance(v, dict):
-        return {k: _finite_or_none(x) for k, x in v.items()}
-    return v
-
-
 @dataclass
 class Checkpoint:
     """A loaded checkpoint: the estimator's settings and the pieces of a TrainState."""
 
     path: Path  # the ckpt-* folder read
     meta: dict[str, Any]  # what the writer stored, e.g. params, seed, data fingerprint
-    architecture: dict[str, Any] | None  # AEConfig.to_dict() of the module
+    architecture: dict[str, Any] | None  # the module's config as a dict
     epoch: int  # epochs completed
     step: int  # batches completed in the next epoch
     loss_sum: float
+    part_sums: dict[str, float]
     history: list[dict[str, Any]]
     best_loss: float
     best_epoch: int
@@ -122,6 +121,7 @@ class Checkpoint:
     best_weights: dict[str, torch.Tensor] | None
     optimizer_state: dict[str, Any]  # in torch's Optimizer.state_dict() form
     generator_state: torch.Tensor
+    noise_state: torch.Tensor | None
     epoch_rng_state: torch.Tensor | None
     tensors: dict[str, torch.Tensor]  # the `tensors` given to save_checkpoint
 
@@ -141,6 +141,10 @@ class Checkpoint:
             optimizer.load_state_dict(self.optimizer_state)
             generator = torch.Generator(device="cpu")
             generator.set_state(self.generator_state)
+            noise = None
+            if self.noise_state is not None:
+                noise = torch.Generator(device=device)
+                noise.set_state(self.noise_state.to("cpu"))
         except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
             raise ModelFormatError(
                 f"checkpoint {self.path} does not fit the model being resumed: {e}"
@@ -152,10 +156,12 @@ class Checkpoint:
             module=module,
             optimizer=optimizer,
             generator=generator,
+            noise=noise,
             epoch=self.epoch,
             step=self.step,
             epoch_rng_state=self.epoch_rng_state,
             loss_sum=self.loss_sum,
+            part_sums=dict(self.part_sums),
             history=self.history,
             best_loss=self.best_loss,
             best_epoch=self.best_epoch,
@@ -196,6 +202,13 @@ def decode_state(
         best_loss is None or isinstance(best_loss, (int, float)),
         folder,
         "best_loss is not a number",
+    )
+    part_sums = s.get("part_sums") or {}
+    _check(
+        isinstance(part_sums, dict)
+        and all(isinstance(v, (int, float)) for v in part_sums.values()),
+        folder,
+        "part_sums is not a mapping of numbers",
     )
     history, warned = s.get("history"), s.get("warned_layers")
     _check(
@@ -245,6 +258,7 @@ def decode_state(
         epoch=s["epoch"],
         step=s["step"],
         loss_sum=float(loss_sum),
+        part_sums={str(k): float(v) for k, v in part_sums.items()},
         history=history,
         best_loss=math.inf if best_loss is None else float(best_loss),
         best_epoch=s["best_epoch"],
@@ -254,6 +268,7 @@ def decode_state(
         best_weights=groups["best"] or None,
         optimizer_state={"state": per_param, "param_groups": param_groups},
         generator_state=groups["rng"]["generator"],
+        noise_state=groups["rng"].get("noise"),
         epoch_rng_state=groups["rng"].get("epoch"),
         tensors=groups["extra"],
     )

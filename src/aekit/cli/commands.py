@@ -8,7 +8,7 @@ import os
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from .options import ESTIMATOR_OPTIONS, EXIT_OK, TRAIN_CONFIG_FILE, CommandError
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
     from ..data import Features
     from ..estimator import AutoEncoder
-    from ..model import AutoEncoderNet
 
 
 def _load(model: str) -> AutoEncoder:
@@ -158,44 +157,27 @@ def _labels(column: np.ndarray | None) -> np.ndarray | None:
 
 
 def describe_model(est: AutoEncoder, folder: str | os.PathLike[str]) -> dict[str, Any]:
-    """What `aekit info` shows: architecture, parameters, training, provenance."""
+    """What `aekit info` shows: family, architecture, parameters, training, provenance."""
     from ..io import CONFIG_FILE
 
     folder = Path(folder)
     saved = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
-    net = cast("AutoEncoderNet", est.module_)
-    cfg = net.config
-    widths = cfg.widths
-    layers = []
-    for prefix, ws in (("encoder", widths), ("decoder", widths[::-1])):
-        for i, (a, b) in enumerate(zip(ws[:-1], ws[1:], strict=True)):
-            act_name = f"{prefix}.{2 * i + 1}"
-            if i == len(ws) - 2:  # the code / the output
-                act = "linear (code)" if prefix == "encoder" else "sigmoid (output)"
-            else:
-                act = cfg.layer_activations.get(act_name, cfg.activation)
-            layers.append(
-                {
-                    "layer": f"{prefix}.{2 * i}",
-                    "in": a,
-                    "out": b,
-                    "activation_layer": act_name,
-                    "activation": act,
-                }
-            )
-    names = getattr(est, "feature_names_in_", None)
+    fitted = est.fitted_
+    names = fitted.feature_names
     train_config = folder / TRAIN_CONFIG_FILE
     last = est.history_[-1] if est.history_ else {}
     return {
         "model": str(folder),
         "saved_by": saved.get("aekit_version"),
         "aekit_version": __version__,
-        "widths": [*widths, *widths[-2::-1]],
-        "layers": layers,
-        "n_parameters": int(net.n_parameters()),
+        "family": fitted.family_name,
+        "family_summary": fitted.family.summary,
+        "architecture": fitted.architecture(),
+        "layers": fitted.layers(),
+        "n_parameters": fitted.n_parameters(),
         "n_features": int(est.n_features_in_),
-        "feature_names": None if names is None else [str(n) for n in names],
-        "scaling": "min-max to [0, 1]" if est.scaling_ is not None else None,
+        "feature_names": names,
+        "scaling": "min-max to [0, 1]" if fitted.scaling is not None else None,
         "training": {
             "epochs": est.n_epochs_,
             "best_epoch": est.best_epoch_,
@@ -206,12 +188,26 @@ def describe_model(est: AutoEncoder, folder: str | os.PathLike[str]) -> dict[str
             "dead_units": last.get("dead_fraction", {}),
         },
         "params": {k: v for k, v in est.get_params().items() if k in ESTIMATOR_OPTIONS},
-        "train_config": (
-            json.loads(train_config.read_text(encoding="utf-8"))
-            if train_config.is_file()
-            else None
-        ),
+        "train_config": _read_train_config(train_config),
     }
+
+
+def _read_train_config(path: Path) -> dict[str, Any] | None:
+    """train_config.json beside a model, or None when missing; refused when damaged."""
+    if not path.is_file():
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise CommandError(
+            f"{path} is not valid JSON ({str(e)[:200]}); it is only a record of the "
+            "training options: delete or restore it"
+        ) from None
+    if not isinstance(doc, dict):
+        raise CommandError(
+            f"{path} must hold a mapping of option names; delete or restore it"
+        )
+    return doc
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -227,19 +223,23 @@ def _cmd_info(args: argparse.Namespace) -> int:
         f"model {d['model']} (saved by aekit {d['saved_by']}; "
         f"this is aekit {__version__})"
     )
-    print(f"architecture: {' -> '.join(map(str, d['widths']))}")
+    print(f"model family: {d['family']} ({d['family_summary']})")
+    print(f"architecture: {d['architecture']}")
     for layer in d["layers"]:
+        after = f"{layer['activation_layer']} " if layer["activation_layer"] else ""
         print(
-            f"  {layer['layer']:<9} Linear({layer['in']} -> {layer['out']}) -> "
-            f"{layer['activation_layer']} {layer['activation']}"
+            f"  {layer['layer']:<13} Linear({layer['in']} -> {layer['out']}) -> "
+            f"{after}{layer['activation']}"
         )
     print(f"parameters: {d['n_parameters']:,}")
     print(f"features: {d['n_features']}{shown}; scaling: {d['scaling'] or 'none'}")
     if t["epochs"]:
+        seconds = "?" if t["seconds"] is None else f"{t['seconds']:.1f}"
+        best = "?" if t["best_loss"] is None else f"{t['best_loss']:.5g}"
+        at = "the start" if t["best_epoch"] == 0 else f"epoch {t['best_epoch']}"
         print(
-            f"training: {t['epochs']} epochs in {t['seconds']:.1f} s, best {t['loss']} "
-            f"loss {t['best_loss']:.5g} at epoch {t['best_epoch']}"
-            + (", stopped early" if t["stopped_early"] else "")
+            f"training: {t['epochs']} epochs in {seconds} s, best {t['loss']} "
+            f"loss {best} at {at}" + (", stopped early" if t["stopped_early"] else "")
         )
         print(f"dead units (last epoch): {_dead_text(t['dead_units'])}")
     params = ", ".join(

@@ -95,6 +95,10 @@ def _check_value(p: Path, name: str, kind: str, v: Any) -> Any:
         "str": isinstance(v, str) or (v is None and name in DATA_OPTIONS),
         "bool": isinstance(v, bool),
         "int_or_none": v is None or is_int,
+        "int_or_auto": v is None or v == "auto" or is_int,
+        "options": v is None
+        or isinstance(v, dict)
+        and all(isinstance(k, str) for k in v),
         "verbosity": v in (0, 1, 2) and not isinstance(v, bool),
         "widths": v is None
         or isinstance(v, list)
@@ -111,6 +115,8 @@ def _check_value(p: Path, name: str, kind: str, v: Any) -> Any:
             "str": "a string",
             "bool": "true or false",
             "int_or_none": "an integer or null",
+            "int_or_auto": "an integer, 'auto' or null",
+            "options": "a mapping of option names to values",
             "verbosity": "0, 1 or 2",
             "widths": "a list of integers or null",
             "names": "a list of column names",
@@ -179,13 +185,13 @@ def _check_resume_options(
 
     `fit` refuses them too; this says it in the command line's terms.
     """
-    from ..checkpoint import RESUME_MAY_CHANGE
+    from ..params import RESUME_MAY_CHANGE, same
 
     for name, value in options.items():
         if name not in ESTIMATOR_OPTIONS or name in RESUME_MAY_CHANGE:
             continue
         old = saved.get(name)
-        if name in saved and _plain(value) != _plain(old):
+        if name in saved and not same(value, old):
             allowed = ", ".join(
                 "--" + n.replace("_", "-") for n in RESUME_MAY_CHANGE if n != "verbose"
             )
@@ -194,10 +200,6 @@ def _check_resume_options(
                 f"not {value!r}; leave out --{name.replace('_', '-')} (a resumed run "
                 f"may change only {allowed}) or start a new run without --resume"
             )
-
-
-def _plain(v: Any) -> Any:
-    return list(v) if isinstance(v, tuple) else v
 
 
 def _checkpoint_dir(args: argparse.Namespace) -> Path | None:

@@ -85,53 +85,62 @@ def _keep_last(text: str) -> Any:
         ) from None
 
 
-# The AutoEncoder parameters that `train` exposes: name -> (kind, help). The
-# defaults quoted in the help are the estimator's (a test keeps them in sync).
-ESTIMATOR_OPTIONS: dict[str, tuple[str, str]] = {
-    "latent_dim": (
-        "int",
-        "size of the code, below the number of features (default: 1000)",
-    ),
-    "hidden_dims": (
-        "widths",
-        "encoder hidden widths, e.g. 512,128 (the decoder mirrors them); 'auto' halves "
-        "from the input size down to the code (default: auto)",
-    ),
-    "activation": (
-        "str",
-        "hidden activation: elu, gelu, leaky_relu, relu, tanh (default: relu)",
-    ),
-    "loss": ("str", "reconstruction loss: bce, mse (default: mse)"),
-    "max_epochs": ("int", "upper bound on passes over the data (default: 100)"),
-    "batch_size": ("int", "rows per optimizer step (default: 64)"),
-    "lr": ("float", "Adam learning rate (default: 0.001)"),
-    "weight_decay": ("float", "Adam L2 penalty (default: 0.0)"),
-    "validation_fraction": (
-        "float",
-        "share of rows held out for early stopping, in [0, 1) (default: 0.1)",
-    ),
-    "patience": (
-        "int_or_none",
-        "stop after this many epochs without a better validation loss; 'none' trains "
-        "all epochs (default: 10)",
-    ),
-    "random_state": (
-        "int_or_none",
-        "seed of weights, split and batch order (default: none, random)",
-    ),
-    "scale": ("bool", "min-max scale each column to [0, 1] (default: --scale)"),
-    "dead_units": (
-        "str",
-        "when a ReLU layer dies: ignore, switch, warn (default: warn)",
-    ),
-    "dead_unit_threshold": (
-        "float",
-        "dead share of a layer that triggers --dead-units (default: 0.5)",
-    ),
-    "device": ("str", "auto, cpu, cuda or cuda:N (default: auto)"),
-    "precision": ("str", "bf16, fp32 (default: fp32)"),
-    "verbose": ("verbosity", ""),
-}
+def _int_or_auto(text: str) -> Any:
+    t = text.strip().lower()
+    if t == "auto":
+        return "auto"
+    if t == _NONE:
+        return EXPLICIT_NONE
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer or 'auto', got {text!r}"
+        ) from None
+
+
+def _option_value(text: str) -> Any:
+    """A model option's value: true/false, null, an int, a float, else the text."""
+    t = text.strip()
+    if t.lower() in ("true", "false"):
+        return t.lower() == "true"
+    if t.lower() in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(t)
+        except ValueError:
+            pass
+    return t
+
+
+def _model_options(text: str) -> Any:
+    if text.strip().lower() == _NONE:
+        return EXPLICIT_NONE
+    options = {}
+    for part in text.split(","):
+        key, eq, value = part.partition("=")
+        if not eq or not key.strip():
+            raise argparse.ArgumentTypeError(
+                f"expected name=value pairs such as train_pca=false, got {text!r}"
+            )
+        options[key.strip()] = _option_value(value)
+    return options
+
+
+def _estimator_options() -> dict[str, tuple[str, str]]:
+    """name -> (kind, help with the default) of every AutoEncoder parameter."""
+    from ..params import PARAMS, default_text
+
+    return {
+        name: (p.cli, f"{p.help} (default: {default_text(name)})" if p.help else "")
+        for name, p in PARAMS.items()
+    }
+
+
+# The AutoEncoder parameters that `train` exposes: name -> (kind, help), from
+# the one parameter table, aekit.params.
+ESTIMATOR_OPTIONS: dict[str, tuple[str, str]] = _estimator_options()
 
 # Data options that a config file may hold too.
 DATA_OPTIONS: dict[str, str] = {

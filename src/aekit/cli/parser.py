@@ -15,8 +15,10 @@ from .options import (
     ESTIMATOR_OPTIONS,
     CommandError,
     _image_shape,
+    _int_or_auto,
     _int_or_none,
     _keep_last,
+    _model_options,
     _names,
     _widths,
 )
@@ -41,6 +43,8 @@ def _add_estimator_options(p: argparse.ArgumentParser) -> None:
         "str": str,
         "widths": _widths,
         "int_or_none": _int_or_none,
+        "int_or_auto": _int_or_auto,
+        "options": _model_options,
     }
     for name, (kind, help_text) in ESTIMATOR_OPTIONS.items():
         flag = "--" + name.replace("_", "-")
@@ -74,6 +78,8 @@ def _add_estimator_options(p: argparse.ArgumentParser) -> None:
                 "str": "NAME",
                 "widths": "W,W",
                 "int_or_none": "N",
+                "int_or_auto": "N",
+                "options": "K=V,K=V",
             }[kind]
             g.add_argument(flag, type=parse[kind], metavar=metavar, help=help_text)
 

@@ -87,6 +87,7 @@ def _make_estimator(
     the checkpoint's.
     """
     from ..estimator import AutoEncoder
+    from ..params import check_params
 
     params = {k: v for k, v in (saved or {}).items() if k in ESTIMATOR_OPTIONS}
     params.pop("verbose", None)
@@ -94,6 +95,10 @@ def _make_estimator(
     params.setdefault("verbose", 1)
     if params.get("hidden_dims") is not None:
         params["hidden_dims"] = tuple(params["hidden_dims"])
+    try:
+        check_params(params, label=lambda name: "--" + name.replace("_", "-"))
+    except ValueError as e:
+        raise CommandError(str(e)) from None
     return AutoEncoder(**params)
 
 
@@ -149,18 +154,17 @@ def _diverged(
     e: Exception, args: argparse.Namespace, directory: Path | None, lr: float
 ) -> Exception:
     """The DivergenceError, naming the last good checkpoint and how to resume it."""
-    from ..checkpoint import latest_checkpoint
+    from ..checkpoint import divergence_note, latest_checkpoint
     from ..errors import DivergenceError
 
     last = latest_checkpoint(directory) if directory is not None else None
-    if last is None:
+    if last is None or not isinstance(e, DivergenceError):
         return e
-    # fit names the checkpoint for Python users; the chained error is the bare one
-    cause = e.__context__ if isinstance(e.__context__, DivergenceError) else e
-    return DivergenceError(
-        f"{cause}; the last checkpoint, {last}, is intact: resume with a smaller "
-        f"--lr: {resume_command(args, last.parent, lr=f'{lr / 10:g}')}"
+    how = (
+        "resume with a smaller --lr: "
+        f"{resume_command(args, last.parent, lr=f'{lr / 10:g}')}"
     )
+    return divergence_note(e, directory, how)
 
 
 def _fit(
@@ -177,6 +181,7 @@ def _fit(
     if features.names is not None:
         # fitted on a plain array: record the columns' names as pandas input would
         est.feature_names_in_ = np.asarray(features.names, dtype=object)
+        est.fitted_.feature_names = [str(n) for n in features.names]
     return time.perf_counter() - t0
 
 
@@ -185,6 +190,7 @@ def _save_model(
 ) -> None:
     """The model (atomic per file), then the resolved configuration and the history."""
     from ..io import write_atomic
+    from ..jsonable import jsonable
 
     est.save(out)
     resolved = {
@@ -194,8 +200,7 @@ def _save_model(
         **{k: v for k, v in est.get_params().items() if k in ESTIMATOR_OPTIONS},
         "seed": est.seed_,  # drawn from random_state; for the record
     }
-    if resolved["hidden_dims"] is not None:
-        resolved["hidden_dims"] = list(resolved["hidden_dims"])
+    resolved = jsonable(resolved)
     write_atomic(
         out / TRAIN_CONFIG_FILE, (json.dumps(resolved, indent=2) + "\n").encode()
     )
@@ -205,6 +210,7 @@ def _save_model(
 def history_csv(history: list[dict[str, Any]]) -> str:
     """Per-epoch history as CSV: losses, seconds, dead share per layer, switches."""
     layers = list(history[0]["dead_fraction"]) if history else []
+    parts = list(history[0].get("train_parts") or {}) if history else []
     text = io.StringIO()
     w = csv.writer(text, lineterminator="\n")
     w.writerow(
@@ -214,12 +220,15 @@ def history_csv(history: list[dict[str, Any]]) -> str:
             "val_loss",
             "seconds",
             *(f"dead_{n}" for n in layers),
+            *(f"train_{p}" for p in parts),
+            *(f"val_{p}" for p in parts),
             "switched",
         ]
     )
     for h in history:
         dead = [h["dead_fraction"].get(n, 0.0) for n in layers]
         val = "" if h["val_loss"] is None else h["val_loss"]
+        tp, vp = h.get("train_parts") or {}, h.get("val_parts") or {}
         w.writerow(
             [
                 h["epoch"],
@@ -227,6 +236,8 @@ def history_csv(history: list[dict[str, Any]]) -> str:
                 val,
                 f"{h['seconds']:.4f}",
                 *dead,
+                *(tp.get(p, "") for p in parts),
+                *(vp.get(p, "") for p in parts),
                 ";".join(h["switched"]),
             ]
         )
@@ -237,15 +248,20 @@ def _train_summary(est: AutoEncoder, out: Path, seconds: float) -> str:
     last = est.history_[-1] if est.history_ else {}
     which = "validation" if last.get("val_loss") is not None else "training"
     stop = (
-        f"stopped early: {est.patience} epochs without improvement"
+        "stopped early: no better validation loss for the patience's epochs"
         if est.stopped_early_
         else "reached max_epochs"
     )
     return "\n".join(
         [
             f"trained {est.n_epochs_} epochs in {seconds:.1f} s ({stop})",
-            f"best {which} loss: {est.best_loss_:.5g} "
-            f"({est.loss}, epoch {est.best_epoch_})",
+            f"best {which} loss: {est.best_loss_:.5g} ({est.loss}, "
+            + (
+                "the starting point"
+                if est.best_epoch_ == 0
+                else f"epoch {est.best_epoch_}"
+            )
+            + ")",
             f"dead units: {_dead_text(last.get('dead_fraction', {}))}",
             f"model saved to {out}",
         ]

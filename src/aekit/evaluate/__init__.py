@@ -39,7 +39,7 @@ from .diagnostics import (
     training_gap,
 )
 from .fit_time import fit_time_evaluation
-from .metrics import _Errors
+from .metrics import _Errors, fitted_model
 from .probes import (
     PROBE_FOLDS,
     PROBE_MAX_ITER,
@@ -68,6 +68,7 @@ __all__ = [
     "evaluate_model",
     "fit_baseline",
     "fit_time_evaluation",
+    "fitted_model",
     "probe",
     "probe_model",
     "score_table",

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from ..train import EVAL_BATCH, evaluate_loss
-from .metrics import _Errors, _feature_names, _unit
+from ..fitted import EVAL_BATCH
+from ..train import evaluate_loss
+from .metrics import _Errors, _feature_names, _unit, fitted_model
 from .probes import PROBE_MAX_ROWS, probe_model
 
 if TYPE_CHECKING:
@@ -141,19 +142,20 @@ def evaluate_model(
     >>> len(r["worst_features"]), bool(np.isclose(r["mse"], -ae.score(X)))
     (3, True)
     """
-    Xu = _unit(est, X)
+    fitted = fitted_model(est)
+    Xu = _unit(fitted, X)
     n, d = Xu.shape
     names = _feature_names(est, d, feature_names)
     base: PCABaseline | None = getattr(est, "pca_", None)
     ae, pca = _Errors(d), _Errors(d)
     lo, hi = SATURATION
     sat = np.zeros(4)  # outputs low, outputs high, targets low, targets high
-    zsum = np.zeros(est._n_features_out)  # per code dimension: sum and sum of squares
-    zsq = np.zeros(est._n_features_out)
+    zsum = np.zeros(fitted.latent_dim)  # per code dimension: sum and sum of squares
+    zsq = np.zeros(fitted.latent_dim)
     for i in range(0, n, EVAL_BATCH):
         A = Xu[i : i + EVAL_BATCH]
-        Z = est._batched(est.module_.encode, A).astype(np.float64)
-        R = est._batched(est.module_.decode, Z.astype(np.float32))
+        Z = fitted.encode(A).astype(np.float64)
+        R = fitted.decode(Z.astype(np.float32))
         ae.add(A, R)
         if base is not None:
             pca.add(A, base.reconstruct(A))
@@ -164,8 +166,10 @@ def evaluate_model(
     pca_res = pca.result() if base is not None else None
     if pca_res is not None:
         pca_res["n_components"] = base.n_components if base is not None else None
-    tensor = torch.from_numpy(np.ascontiguousarray(Xu)).to(est._device())
-    loss, dead = evaluate_loss(est.module_, tensor, est.loss, est.precision)
+    tensor = torch.from_numpy(np.ascontiguousarray(Xu)).to(fitted.device)
+    loss, _, dead = evaluate_loss(
+        fitted.module, tensor, est.loss, est.precision, fitted.family
+    )
     per = np.asarray(ae_res["per_feature"]["mse"])
     pca_per = None if pca_res is None else pca_res["per_feature"]["mse"]
     order = np.argsort(-per, kind="stable")[: max(int(n_worst), 0)]

@@ -1,4 +1,4 @@
-"""What `AutoEncoder.fit` computes besides the network: baseline, scores, threshold."""
+"""What `fit` computes besides the network: baseline scores, model scores, threshold."""
 
 from __future__ import annotations
 
@@ -6,26 +6,32 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..fitted import EVAL_BATCH
 from ..prepare import ScaledRows
-from ..train import EVAL_BATCH, EVAL_VALUES
+from ..train import EVAL_VALUES
 from .anomaly import THRESHOLD_QUANTILE
-from .baseline import PCABaseline, fit_baseline
-from .metrics import _Errors, _recon_unit
+from .baseline import PCABaseline
+from .metrics import _Errors
 
 if TYPE_CHECKING:
-    from ..estimator import AutoEncoder
+    from ..fitted import FittedModel
 
 
 def fit_time_evaluation(
-    est: AutoEncoder, train: ScaledRows, val: ScaledRows | None
+    fitted: FittedModel,
+    train: ScaledRows,
+    val: ScaledRows | None,
+    base: PCABaseline | None,
+    info: dict[str, Any],
 ) -> tuple[PCABaseline | None, dict[str, Any], float]:
-    """PCA baseline, held-out scores and the anomaly threshold of a just-fitted model.
+    """Held-out scores of a just-fitted model and its PCA baseline, and the threshold.
 
     Returns ``(pca_, metrics_, threshold_)``. `train` and `val` are the
-    training and validation rows passed to `fit`; the PCA is fitted on the
-    training rows and both models are scored on both, a chunk at a time.
+    training and validation rows passed to `fit`; `base` and `info` are what
+    `fit_baseline` gave for the training rows (computed once per fit, before
+    training, since a family may start from it). Both models are scored on
+    both splits, a chunk at a time.
     """
-    base, info = fit_baseline(train, est._n_features_out, int(est.seed_))
     n_features = train.X.shape[1]
     metrics: dict[str, Any] = {
         "space": "scaled [0, 1]",
@@ -42,7 +48,7 @@ def fit_time_evaluation(
         ae, pca = _Errors(n_features), _Errors(n_features)
         for chunk in rows.chunks(size):
             A = chunk.cpu().numpy()
-            row_errors.append(ae.add(A, _recon_unit(est, A)))
+            row_errors.append(ae.add(A, fitted.reconstruct(A)))
             if base is not None:
                 pca.add(A, base.reconstruct(A))
         metrics["autoencoder"][split] = ae.result(per_feature=False)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from ..estimator import AutoEncoder
+    from ..fitted import FittedModel
 
 
 class _Errors:
@@ -60,18 +60,33 @@ class _Errors:
         return out
 
 
-def _unit(est: AutoEncoder, X: Any) -> np.ndarray:
+def fitted_model(model: Any) -> FittedModel:
+    """The `FittedModel` of a fitted AutoEncoder (or the FittedModel itself)."""
+    from ..fitted import FittedModel
+
+    if isinstance(model, FittedModel):
+        return model
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(model)
+    fitted = getattr(model, "fitted_", None)
+    if not isinstance(fitted, FittedModel):
+        raise TypeError(
+            f"expected a fitted aekit model, got {type(model).__name__}; pass an "
+            "AutoEncoder after fit (or aekit.load)"
+        )
+    return fitted
+
+
+def _unit(model: Any, X: Any) -> np.ndarray:
     """X validated against the model and mapped to its [0, 1] scaled space."""
-    return est._to_unit(est._validate(X, reset=False))
+    f = fitted_model(model)
+    return f.to_unit(f.validate(X))
 
 
-def _recon_unit(est: AutoEncoder, Xu: np.ndarray) -> np.ndarray:
-    return est._batched(est.module_, Xu)
-
-
-def _feature_names(est: AutoEncoder, n: int, names: Sequence[str] | None) -> list[str]:
+def _feature_names(model: Any, n: int, names: Sequence[str] | None) -> list[str]:
     if names is None:
-        stored = getattr(est, "feature_names_in_", None)
+        stored = fitted_model(model).feature_names
         names = (
             [str(s) for s in stored]
             if stored is not None

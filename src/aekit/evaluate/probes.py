@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .metrics import _unit
+from .metrics import _unit, fitted_model
 
 if TYPE_CHECKING:
     from ..estimator import AutoEncoder
@@ -140,7 +140,7 @@ def probe_model(
         return out
     reps: dict[str, np.ndarray] = {}
     if "autoencoder" in on:
-        reps["autoencoder"] = est._batched(est.module_.encode, Xu)
+        reps["autoencoder"] = fitted_model(est).encode(Xu)
     base = getattr(est, "pca_", None)
     if "pca" in on and base is not None:
         reps["pca"] = base.transform(Xu)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..evaluate import evaluate_model
+from ..evaluate import evaluate_model, fitted_model
 from ..io import write_atomic
 from .figures import (
     MAX_SCATTER_POINTS,
@@ -66,7 +66,8 @@ def build_report(
     shape = _image_side(int(est.n_features_in_), image_shape)
     if y is not None and X is not None and len(np.asarray(y).ravel()) != len(X):
         raise ValueError(f"y has {len(np.asarray(y).ravel())} labels for {len(X)} rows")
-    title = title or f"aekit model report: latent_dim={est._n_features_out}"
+    fitted = fitted_model(est)
+    title = title or f"aekit model report: latent_dim={fitted.latent_dim}"
     parts = [f"<h1>{html.escape(title)}</h1>"]
     ev = evaluation
     if ev is None and X is not None:
@@ -98,7 +99,7 @@ def build_report(
             "errors, probes and the latent projection.</p>"
         )
     else:
-        Xu = est._to_unit(est._validate(X, reset=False)) if X is not None else None
+        Xu = fitted.to_unit(fitted.validate(X)) if X is not None else None
         parts += [
             f"<h2>On the data: {ev['n_rows']} rows, {ev['n_features']} features</h2>",
             _comparison(ev),
@@ -107,7 +108,7 @@ def build_report(
             rng = np.random.default_rng(random_state)
             pick = np.sort(rng.choice(len(Xu), min(n_examples, len(Xu)), replace=False))
             A = Xu[pick]
-            R = est._batched(est.module_, A)
+            R = fitted.reconstruct(A)
             base = getattr(est, "pca_", None)
             P = base.reconstruct(A) if base is not None else None
             parts += ["<h2>Reconstruction examples</h2>", _examples(A, R, P, shape)]
@@ -115,7 +116,7 @@ def build_report(
         if Xu is not None:
             rng = np.random.default_rng(random_state)
             keep = np.sort(rng.choice(len(Xu), min(MAX_SCATTER_POINTS, len(Xu)), False))
-            Z = est._batched(est.module_.encode, Xu[keep])
+            Z = fitted.encode(Xu[keep])
             labels = None if y is None else np.asarray(y).ravel()[keep]
             parts += ["<h2>Latent space</h2>", _projection(Z, labels)]
         parts += [

@@ -5,11 +5,10 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..estimator import AutoEncoder
-    from ..model import AutoEncoderNet
 
 
 def _fmt(v: Any, digits: int = 4) -> str:
@@ -41,17 +40,21 @@ def _kv(rows: Sequence[tuple[str, Any]]) -> str:
 
 
 def _summary(est: AutoEncoder) -> str:
-    net = cast("AutoEncoderNet", est.module_)
-    cfg = net.config
-    widths = cfg.widths
+    from ..evaluate import fitted_model
+
+    fitted = fitted_model(est)
+    family = fitted.family
+    best = est.best_epoch_
+    best_text = "the starting point" if best == 0 and est.n_epochs_ else best
     rows = [
-        ("architecture", " → ".join(str(w) for w in [*widths, *widths[-2::-1]])),
-        ("parameters", f"{net.n_parameters():,}"),
-        ("hidden activation", cfg.activation),
+        ("model family", f"{family.name}: {family.summary}"),
+        ("architecture", fitted.architecture()),
+        ("parameters", f"{fitted.n_parameters():,}"),
+        ("hidden activation", getattr(fitted.config, "activation", "–")),
         ("loss", est.loss),
         (
             "epochs trained",
-            f"{est.n_epochs_} (best {est.best_epoch_}"
+            f"{est.n_epochs_} (best {best_text}"
             + (", stopped early)" if est.stopped_early_ else ")"),
         ),
         (

@@ -1,0 +1,233 @@
+"""What a model family is: its config, how it builds its module, its objective.
+
+A family is one module in `aekit.families` with a config dataclass and a
+`Family` subclass registered by name (`aekit.registry.register_family`).
+Everything else (the estimator, the training loop, model folders,
+checkpoints, `aekit info`, the report) reaches the family through the
+registry, so a new family needs no change anywhere else.
+
+The module a family builds is a ``torch.nn.Module`` with ``config`` (the
+dataclass), ``encode(x)``, ``decode(z)`` and ``forward(x) = decode(encode(x))``.
+Its hidden activations in `aekit.layers.DenseStack`s are watched by the
+dead-unit monitor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from ..layers import DenseStack, n_parameters
+from ..registry import get_loss
+
+Parts = dict[str, torch.Tensor]
+
+
+def reconstruction_loss(
+    out: torch.Tensor, target: torch.Tensor, loss: str
+) -> torch.Tensor:
+    """Mean `loss` ("mse" or "bce") of `out` against `target`, computed in float32.
+
+    Outside autocast: binary cross-entropy is not autocast-safe, and the loss
+    of a bf16 forward pass is summed in float32 either way.
+    """
+    with torch.autocast(out.device.type, enabled=False):
+        return get_loss(loss)(out.float(), target)
+
+
+def check_undercomplete(n_features: int, latent_dim: int) -> None:
+    """Refuse a code that is not smaller than the input, with the way out."""
+    if n_features < 2:
+        raise ValueError(
+            f"X has {n_features} feature(s), but an autoencoder needs at least "
+            "2 features to compress into a smaller code"
+        )
+    if latent_dim < 1:
+        raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
+    if latent_dim >= n_features:
+        raise ValueError(
+            f"latent_dim={latent_dim} is not smaller than the number of "
+            f"features ({n_features}); an undercomplete autoencoder needs "
+            f"latent_dim < {n_features}, e.g. latent_dim={max(1, n_features // 4)}"
+        )
+
+
+def check_widths(hidden_dims: Any) -> tuple[int, ...] | None:
+    """hidden_dims as a tuple of positive ints (None stays None)."""
+    if hidden_dims is None:
+        return None
+    dims = tuple(int(h) for h in hidden_dims)
+    if any(h < 1 for h in dims):
+        raise ValueError(f"hidden_dims must be positive widths, got {dims}")
+    return dims
+
+
+class Family:
+    """Base class of a model family; subclass it and register an instance.
+
+    Class attributes: ``name`` (the registry key, saved with every model),
+    ``config_class`` (a dataclass whose fields include ``n_features``,
+    ``latent_dim``, ``hidden_dims`` and ``activation``; its other fields are
+    the family's options), ``summary`` (one line for `aekit info` and the
+    report), ``needs_pca`` (a fresh fit hands `initialize` the PCA of the
+    training rows) and ``start_is_candidate`` (early stopping scores the
+    starting point, and keeps it if no epoch beats it).
+    """
+
+    name: ClassVar[str] = ""
+    config_class: ClassVar[type[Any]]
+    summary: ClassVar[str] = ""
+    needs_pca: ClassVar[bool] = False
+    start_is_candidate: ClassVar[bool] = False
+
+    # -- configuration ---------------------------------------------------------
+
+    def option_names(self) -> list[str]:
+        """The family's own options: config fields beyond the common four."""
+        common = {"n_features", "latent_dim", "hidden_dims", "activation"}
+        return [
+            f.name
+            for f in dataclasses.fields(self.config_class)
+            if f.name not in common
+            and f.init
+            and not f.name.startswith("_")
+            and f.name != "layer_activations"
+        ]
+
+    def make_config(
+        self,
+        n_features: int,
+        *,
+        latent_dim: int,
+        hidden_dims: tuple[int, ...] | None,
+        activation: str,
+        options: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """The config for a fit; unknown `options` are refused with a suggestion."""
+        known = self.option_names()
+        for key in options or {}:
+            if key not in known:
+                close = difflib.get_close_matches(str(key), known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                choose = (
+                    f" (options of {self.name!r}: {known})"
+                    if known
+                    else (f" ({self.name!r} has no options)")
+                )
+                raise ValueError(
+                    f"unknown model option {key!r} for model {self.name!r}{hint}{choose}"
+                )
+        return self.config_class(
+            n_features=n_features,
+            latent_dim=latent_dim,
+            hidden_dims=hidden_dims,
+            activation=activation,
+            **dict(options or {}),
+        )
+
+    def config_to_dict(self, config: Any) -> dict[str, Any]:
+        d = dataclasses.asdict(config)
+        for k, v in d.items():
+            if isinstance(v, tuple):
+                d[k] = list(v)
+        return d
+
+    def config_from_dict(self, d: Mapping[str, Any]) -> Any:
+        if not isinstance(d, Mapping):
+            raise TypeError("the architecture must be a mapping")
+        return self.config_class(**d)
+
+    # -- the module --------------------------------------------------------------
+
+    def build(self, config: Any) -> nn.Module:
+        """A new module for `config`, initialised from torch's global generator."""
+        raise NotImplementedError
+
+    def initialize(self, module: nn.Module, pca: Any = None) -> None:
+        """Data-dependent initialisation of a fresh fit (not of a resumed one)."""
+
+    def objective(
+        self,
+        module: nn.Module,
+        xb: torch.Tensor,
+        *,
+        loss: str,
+        rng: torch.Generator | None,
+    ) -> tuple[torch.Tensor, Parts]:
+        """(loss, named parts) of a batch of scaled rows (batch, n_features).
+
+        The loop minimises the loss and records the mean of each part per
+        epoch in ``history_``. `rng` draws any noise (it is saved in
+        checkpoints); None in evaluation, where the objective is deterministic
+        and the module is in eval mode.
+        """
+        return reconstruction_loss(module(xb), xb, loss), {}
+
+    # -- description -------------------------------------------------------------
+
+    def architecture(self, module: nn.Module) -> str:
+        """One line describing the module's shape, for `aekit info` and the report.
+
+        By default the widths of each dense stack, and of each other linear layer.
+        """
+        parts = []
+        for name, m in module.named_modules():
+            if isinstance(m, DenseStack):
+                parts.append(f"{name} " + " → ".join(str(w) for w in _stack_widths(m)))
+            elif isinstance(m, nn.Linear) and not _in_stack(module, name):
+                parts.append(f"{name} {m.in_features} → {m.out_features}")
+        return "; ".join(parts)
+
+    def layers(self, module: nn.Module) -> list[dict[str, Any]]:
+        """Every linear layer: name, in, out, and the activation that follows it."""
+        out = []
+        stacks = {n: m for n, m in module.named_modules() if isinstance(m, DenseStack)}
+        for name, m in module.named_modules():
+            if not isinstance(m, nn.Linear):
+                continue
+            parent, _, idx = name.rpartition(".")
+            act_layer, act = "", "linear"
+            if parent in stacks and idx.isdigit():
+                act_layer = f"{parent}.{int(idx) + 1}"
+                act = _act_name(stacks[parent][int(idx) + 1])
+            out.append(
+                {
+                    "layer": name,
+                    "in": m.in_features,
+                    "out": m.out_features,
+                    "activation_layer": act_layer,
+                    "activation": act,
+                }
+            )
+        return out
+
+    def n_parameters(self, module: nn.Module) -> int:
+        return n_parameters(module)
+
+
+def _in_stack(module: nn.Module, name: str) -> bool:
+    parent = name.rpartition(".")[0]
+    return isinstance(dict(module.named_modules()).get(parent), DenseStack)
+
+
+def _stack_widths(stack: DenseStack) -> list[int]:
+    lin = stack.linears()
+    return [lin[0].in_features, *(m.out_features for m in lin)]
+
+
+def _act_name(act: nn.Module) -> str:
+    names = {
+        nn.ReLU: "relu",
+        nn.LeakyReLU: "leaky_relu",
+        nn.ELU: "elu",
+        nn.GELU: "gelu",
+        nn.Tanh: "tanh",
+        nn.Sigmoid: "sigmoid",
+        nn.Identity: "linear",
+    }
+    return names.get(type(act), type(act).__name__.lower())

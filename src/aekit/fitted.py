@@ -1,0 +1,193 @@
+"""A fitted model: scaling + module, with batched encode/decode/errors on its device.
+
+`FittedModel` is what the estimator, the evaluation, the report, anomaly
+scoring and the CLI compute with. It holds no training state; the estimator
+(``AutoEncoder.fitted_``) and `aekit.load` build one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .allocator import tune_for_training
+from .prepare import ScaledRows, as_codes, as_float32, as_tensor
+from .registry import get_family
+from .scaling import MinMaxScaling, check_unit_range
+
+EVAL_BATCH = 4096  # rows per forward pass when nothing is learned
+
+
+class FittedModel:
+    """A trained module and the scaling of its inputs.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The family's module (``encode``, ``decode``, ``forward``); put in eval mode.
+    family : str
+        The registered family that built it.
+    scaling : MinMaxScaling or None
+        Original units -> the [0, 1] space the module sees; None: data is in
+        [0, 1] already.
+    feature_names : sequence of str, optional
+        Column names the model was fitted on.
+
+    Examples
+    --------
+    >>> import numpy as np, aekit
+    >>> X = np.random.default_rng(0).random((100, 8))
+    >>> ae = aekit.AutoEncoder(latent_dim=2, max_epochs=2, verbose=0).fit(X)
+    >>> ae.fitted_.encode(ae.fitted_.rows(X)).shape
+    (100, 2)
+    """
+
+    def __init__(
+        self,
+        module: nn.Module,
+        family: str,
+        scaling: MinMaxScaling | None,
+        feature_names: Any = None,
+    ) -> None:
+        self.module: Any = module.eval()
+        self.family_name = family
+        self.scaling = scaling
+        self.feature_names = (
+            None if feature_names is None else [str(n) for n in feature_names]
+        )
+
+    # -- what it is ------------------------------------------------------------
+
+    @property
+    def family(self) -> Any:
+        return get_family(self.family_name)
+
+    @property
+    def config(self) -> Any:
+        return self.module.config
+
+    @property
+    def n_features(self) -> int:
+        return int(self.module.config.n_features)
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.module.config.latent_dim)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.module.parameters()).device
+
+    def architecture(self) -> str:
+        """One line: the module's shape (see `Family.architecture`)."""
+        return self.family.architecture(self.module)
+
+    def layers(self) -> list[dict[str, Any]]:
+        return self.family.layers(self.module)
+
+    def n_parameters(self) -> int:
+        return int(self.family.n_parameters(self.module))
+
+    # -- input -----------------------------------------------------------------
+
+    def validate(self, X: Any) -> np.ndarray:
+        """X as a float32 array with this model's features, finite, in order.
+
+        A DataFrame's columns must be the fitted feature names (when there are
+        any), in the same order.
+        """
+        from sklearn.utils import check_array
+
+        if X is None:
+            raise TypeError(
+                "X is None; pass an array-like of shape (n_samples, n_features)"
+            )
+        columns = getattr(X, "columns", None)
+        if columns is not None and self.feature_names is not None:
+            given = [str(c) for c in columns]
+            if given != self.feature_names:
+                raise ValueError(
+                    "The feature names should match those that were passed during "
+                    f"fit: got {given[:5]}{'...' if len(given) > 5 else ''}, "
+                    f"expected {self.feature_names[:5]}"
+                    f"{'...' if len(self.feature_names) > 5 else ''}"
+                )
+        A = check_array(X, dtype=[np.float32, np.float64])
+        if A.shape[1] != self.n_features:
+            raise ValueError(
+                f"X has {A.shape[1]} features, but the model is expecting "
+                f"{self.n_features} features as input"
+            )
+        return as_float32(A)
+
+    def rows(self, X: np.ndarray) -> ScaledRows:
+        """Validated rows X, scaled a chunk at a time as they are used (no copy)."""
+        if self.scaling is None:
+            check_unit_range(X)
+        return ScaledRows(as_tensor(X, torch.device("cpu")), None, self.scaling)
+
+    def to_unit(self, X: np.ndarray) -> np.ndarray:
+        """Validated rows in original units -> the [0, 1] space (a new array)."""
+        if self.scaling is not None:
+            return self.scaling.transform(X)
+        check_unit_range(X)
+        return X
+
+    def to_original(self, R: np.ndarray) -> np.ndarray:
+        return self.scaling.inverse_transform(R) if self.scaling is not None else R
+
+    # -- computing ---------------------------------------------------------------
+
+    @torch.inference_mode()
+    def apply(
+        self, fn: Callable[[torch.Tensor], torch.Tensor], A: np.ndarray | ScaledRows
+    ) -> np.ndarray:
+        """`fn` over chunks of rows, written into one float32 array.
+
+        A holds rows already in [0, 1] space, or is `ScaledRows` scaled a
+        chunk at a time (no scaled copy of the input is made).
+        """
+        tune_for_training()  # large outputs again and again, as in training
+        device = self.device
+        rows = A if isinstance(A, ScaledRows) else ScaledRows(torch.from_numpy(A))
+        out, i = np.zeros((0, 0), np.float32), 0
+        for xb in rows.chunks(EVAL_BATCH):
+            r = fn(xb.to(device)).float().cpu().numpy()
+            if i == 0:
+                out = np.empty((len(rows), *r.shape[1:]), np.float32)
+            out[i : i + len(r)] = r
+            i += len(r)
+        if i == 0:  # no rows: the output's width from an empty pass
+            empty = fn(torch.zeros((0, self.n_features), device=device))
+            out = np.zeros((0, *empty.shape[1:]), np.float32)
+        return out
+
+    def encode(self, A: np.ndarray | ScaledRows) -> np.ndarray:
+        """Scaled rows -> codes (n, latent_dim)."""
+        return self.apply(self.module.encode, A)
+
+    def decode(self, Z: Any) -> np.ndarray:
+        """Codes -> reconstructions in the [0, 1] space (n, n_features)."""
+        return self.apply(self.module.decode, as_codes(Z, self.latent_dim))
+
+    def reconstruct(self, A: np.ndarray | ScaledRows) -> np.ndarray:
+        """Scaled rows -> their reconstructions in the [0, 1] space."""
+        return self.apply(self.module, A)
+
+    def errors(
+        self, A: np.ndarray | ScaledRows, per_feature: bool = False
+    ) -> np.ndarray:
+        """Squared reconstruction errors in the [0, 1] space: per row, or per value.
+
+        Each row's error depends on that row alone, whatever rows come with it.
+        """
+
+        def squared_error(xb: torch.Tensor) -> torch.Tensor:
+            e = (self.module(xb).float() - xb) ** 2
+            return e if per_feature else e.mean(dim=1)
+
+        return self.apply(squared_error, A)

@@ -1,0 +1,161 @@
+"""Model families: the registry, the founding design kept exactly, PCA anchoring."""
+
+import hashlib
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import aekit
+from aekit import AutoEncoder
+from aekit.families import AEConfig, PCAAnchoredConfig, PCAAnchoredNet
+from aekit.registry import FAMILIES, get_family
+
+REFERENCE = json.loads(
+    (Path(__file__).parent / "data" / "seed_family_reference.json").read_text()
+)
+
+
+def _sha(module: torch.nn.Module) -> str:
+    h = hashlib.sha256()
+    for name, t in module.state_dict().items():
+        h.update(name.encode())
+        h.update(t.numpy().tobytes())
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("key", "cfg"),
+    [
+        ("64-8-None-relu", AEConfig(64, 8)),
+        ("784-32-None-relu", AEConfig(784, 32)),
+        ("30-4-(20, 10)-tanh", AEConfig(30, 4, (20, 10), "tanh")),
+        ("100-10-None-elu", AEConfig(100, 10, None, "elu")),
+    ],
+)
+def test_halving_family_initialises_as_before_families(key, cfg):
+    torch.manual_seed(123)
+    net = get_family("halving").build(cfg)
+    assert _sha(net) == REFERENCE["init_sha256"][key]
+
+
+def test_halving_family_trains_to_the_weights_of_before(digits):
+    # Bitwise on the CPU that computed the reference; other CPUs' matrix
+    # kernels sum in another order, hence the tolerances.
+    ref = REFERENCE["trained"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", aekit.DeadUnitWarning)
+        ae = AutoEncoder(
+            latent_dim=8, model="halving", max_epochs=3, random_state=0, verbose=0
+        ).fit(digits)
+    assert ae.seed_ == ref["seed"]
+    state = ae.module_.state_dict()
+    assert sorted(state) == sorted(ref["weights"])
+    for name, (abs_sum, head) in ref["weights"].items():
+        t = state[name].double()
+        assert float(t.abs().sum()) == pytest.approx(abs_sum, rel=1e-4), name
+        np.testing.assert_allclose(t.flatten()[:4].numpy(), head, atol=1e-4)
+    np.testing.assert_allclose(ae.transform(digits[:3]), ref["codes"], atol=1e-4)
+    np.testing.assert_allclose(
+        [h["val_loss"] for h in ae.history_], ref["val_loss"], rtol=1e-4
+    )
+
+
+def test_registry_lists_the_built_in_families_and_refuses_others():
+    get_family("halving")
+    assert {"halving", "pca_anchored"} <= set(FAMILIES)
+    with pytest.raises(ValueError, match=r"unknown model 'nope'; choose from \["):
+        get_family("nope")
+    with pytest.raises(ValueError, match="The 'model' parameter of AutoEncoder"):
+        AutoEncoder(model="nope", verbose=0).fit(np.random.rand(20, 4))
+
+
+def test_unknown_model_option_is_refused_with_a_suggestion():
+    X = np.random.default_rng(0).random((40, 6))
+    with pytest.raises(
+        ValueError, match=r"unknown model option 'train_pc'.*did you mean 'train_pca'"
+    ):
+        AutoEncoder(latent_dim=2, model_options={"train_pc": False}, verbose=0).fit(X)
+    with pytest.raises(ValueError, match=r"'halving' has no options"):
+        AutoEncoder(
+            latent_dim=2, model="halving", model_options={"x": 1}, verbose=0
+        ).fit(X)
+
+
+# -- PCA anchoring ---------------------------------------------------------------
+
+
+def _pca(X: np.ndarray, k: int):
+    from sklearn.decomposition import PCA
+
+    return PCA(k, svd_solver="full").fit(X)
+
+
+def test_pca_anchored_starts_exactly_as_its_pca():
+    rng = np.random.default_rng(0)
+    X = rng.random((200, 12)).astype(np.float32)
+    p = _pca(X, 3)
+    net = PCAAnchoredNet(PCAAnchoredConfig(12, 3)).eval()
+    net.set_pca(p.components_, p.mean_)
+    x = torch.from_numpy(X)
+    with torch.no_grad():
+        np.testing.assert_allclose(net.encode(x).numpy(), p.transform(X), atol=1e-5)
+        expected = np.clip(p.inverse_transform(p.transform(X)), 0, 1)
+        np.testing.assert_allclose(net(x).numpy(), expected, atol=1e-5)
+
+
+def test_pca_anchored_keeps_the_pca_when_it_cannot_beat_it():
+    # pure noise: nothing nonlinear to learn, the PCA start must be what is kept
+    # unless an epoch really is better on the held-out rows
+    X = np.random.default_rng(1).random((120, 10)).astype(np.float32)
+    ae = AutoEncoder(latent_dim=3, max_epochs=5, random_state=0, verbose=0).fit(X)
+    m = ae.metrics_
+    val_ae = m["autoencoder"]["validation"]["mse"]
+    val_pca = m["pca"]["validation"]["mse"]
+    assert val_ae <= val_pca * (1 + 1e-5)
+    if ae.best_epoch_ == 0:
+        assert val_ae == pytest.approx(val_pca, rel=1e-4)
+
+
+def test_pca_anchored_beats_its_pca_on_digits(digits):
+    # the capability test: a nonlinear correction that really learns
+    ae = AutoEncoder(latent_dim=8, random_state=0, verbose=0, max_epochs=40).fit(digits)
+    m = ae.metrics_
+    assert ae.best_epoch_ > 0
+    assert m["autoencoder"]["validation"]["mse"] < 0.9 * m["pca"]["validation"]["mse"]
+
+
+def test_pca_anchored_frozen_pca_keeps_its_maps(digits):
+    ae = AutoEncoder(
+        latent_dim=4,
+        model_options={"train_pca": False},
+        max_epochs=2,
+        random_state=0,
+        verbose=0,
+    ).fit(digits)
+    p = ae.pca_
+    W = ae.module_.pca_encoder.weight.detach().numpy()
+    np.testing.assert_allclose(W, p.components, atol=1e-6)
+
+
+def test_pca_anchored_code_wider_than_its_pca():
+    # fewer training rows than code dimensions: the PCA has at most rows - 1
+    # useful components, the rest of the code starts at zero and still trains
+    X = np.random.default_rng(0).random((12, 40)).astype(np.float32)
+    ae = AutoEncoder(latent_dim=20, random_state=0, verbose=0, max_epochs=3).fit(X)
+    assert ae.transform(X).shape == (12, 20)
+    assert np.isfinite(ae.reconstruction_error(X)).all()
+
+
+def test_fit_without_evaluation_skips_baseline_scores_and_threshold(digits):
+    ae = AutoEncoder(latent_dim=4, max_epochs=2, random_state=0, verbose=0)
+    ae.fit(digits, evaluate=False)
+    assert ae.metrics_ is None and ae.pca_ is None and ae.threshold_ is None
+    assert "evaluation" not in ae.fit_timings_
+    with pytest.raises(aekit.NotFittedError, match="evaluate=False"):
+        ae.is_anomaly(digits)
+    ae.calibrate_threshold(digits)
+    assert ae.is_anomaly(digits).mean() <= 0.02
