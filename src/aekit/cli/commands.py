@@ -48,7 +48,9 @@ def _features(
 def _cmd_encode(args: argparse.Namespace) -> int:
     from .. import data
 
-    data.check_output(args.output, carried=bool(args.carry_columns))
+    data.check_output(
+        args.output, carried=bool(args.carry_columns), inputs=(args.data, args.model)
+    )
     est = _load(args.model)
     features = _features(est, args, carry=args.carry_columns)
     Z = est.transform(features.X)
@@ -62,7 +64,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
 def _cmd_reconstruct(args: argparse.Namespace) -> int:
     from .. import data
 
-    data.check_output(args.output)
+    data.check_output(args.output, inputs=(args.data, args.model))
     est = _load(args.model)
     features = _features(est, args)
     R = est.reconstruct(features.X)

@@ -46,6 +46,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         exclude_columns=options.get("exclude_columns") or (),
     )
     est = _make_estimator(options, ckpt.get("params"))
+    _check_memory(est, features.X.shape[1])
     fit_kwargs = {k: v for k, v in ckpt.items() if k != "params"}
     try:
         seconds = _fit(est, features, _train_callbacks(args), **fit_kwargs)
@@ -63,10 +64,14 @@ def _check_model_dir(out: Path, checkpoint_dir: Path | None = None) -> Path:
     A checkpoint folder inside `out` (``-o run --checkpoint-dir run/ckpt``) is
     no reason to refuse.
     """
-    from ..io import CONFIG_FILE
+    from ..io import CONFIG_FILE, model_target
 
     if out.exists() and not out.is_dir():
         raise CommandError(f"{out} is a file; -o needs a folder to save the model in")
+    try:
+        out = model_target(out)  # follows a symlink; refuses a dangling one, a loop
+    except FileExistsError as e:
+        raise CommandError(f"-o {e}") from None
     ignored = checkpoint_dir.resolve() if checkpoint_dir is not None else None
     held = [p for p in out.iterdir() if p.resolve() != ignored] if out.is_dir() else []
     if held and not (out / CONFIG_FILE).is_file():
@@ -183,10 +188,13 @@ def _fit(
 def _save_model(
     est: AutoEncoder, out: Path, options: dict[str, Any], args: argparse.Namespace
 ) -> None:
-    """The model (atomic per file), then the resolved configuration and the history."""
-    from ..io import write_atomic
+    """The model, the resolved configuration and the history, in one atomic save.
 
-    est.save(out)
+    All three go into the same temporary folder, renamed into place whole, so
+    an interrupt, a full disk or a concurrent run never leaves a mixture.
+    """
+    from ..io import saving_with
+
     resolved = {
         "aekit_version": __version__,
         "data": os.path.abspath(args.data),
@@ -196,10 +204,71 @@ def _save_model(
     }
     if resolved["hidden_dims"] is not None:
         resolved["hidden_dims"] = list(resolved["hidden_dims"])
-    write_atomic(
-        out / TRAIN_CONFIG_FILE, (json.dumps(resolved, indent=2) + "\n").encode()
-    )
-    write_atomic(out / HISTORY_FILE, history_csv(est.history_).encode())
+    files = {
+        TRAIN_CONFIG_FILE: (json.dumps(resolved, indent=2) + "\n").encode(),
+        HISTORY_FILE: history_csv(est.history_).encode(),
+    }
+    with saving_with(files):
+        est.save(out)
+
+
+def _check_memory(est: AutoEncoder, n_features: int) -> None:
+    """Refuse, before training, a network whose training state cannot fit in memory.
+
+    Counts the weights, their gradients, Adam's two moments and the copy of the
+    best weights (5 float32 copies of every parameter); activations come on top.
+    """
+    from ..model import AEConfig
+
+    try:
+        widths = AEConfig(n_features, est.latent_dim, est.hidden_dims).widths
+    except (TypeError, ValueError, OverflowError):
+        return  # fit names the bad parameter
+    params = 2 * sum(a * b + b for a, b in zip(widths[:-1], widths[1:], strict=True))
+    need = 5 * 4 * params
+    free = _free_memory(est.device)
+    if free is not None and need > free:
+        raise CommandError(
+            f"a {' -> '.join(map(str, widths))} network has {params:,} parameters and "
+            f"needs at least {_gib(need)} of memory to train, more "
+            f"than the {_gib(free)} available; choose smaller --hidden-dims or "
+            "--latent-dim"
+        )
+
+
+def _free_memory(device: str) -> int | None:
+    """Bytes this process may still allocate on `device`'s host, or None if unknown."""
+    import resource
+
+    if device not in ("auto", "cpu"):
+        return None
+    if device == "auto":
+        import torch
+
+        if torch.cuda.is_available():
+            return None
+    free = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    free = int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    limit, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if limit != resource.RLIM_INFINITY:
+        used = 0
+        try:
+            with open("/proc/self/statm") as f:
+                used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError):
+            pass
+        free = limit - used if free is None else min(free, limit - used)
+    return free
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:,.1f} GiB"
 
 
 def history_csv(history: list[dict[str, Any]]) -> str:
