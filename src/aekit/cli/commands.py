@@ -208,12 +208,42 @@ def describe_model(est: AutoEncoder, folder: str | os.PathLike[str]) -> dict[str
             "dead_units": last.get("dead_fraction", {}),
         },
         "params": {k: v for k, v in est.get_params().items() if k in ESTIMATOR_OPTIONS},
-        "train_config": (
-            json.loads(train_config.read_text(encoding="utf-8"))
-            if train_config.is_file()
-            else None
-        ),
+        "train_config": _train_config(train_config),
     }
+
+
+MAX_TRAIN_CONFIG_BYTES = 2**20
+
+
+def _train_config(path: Path) -> dict[str, Any] | None:
+    """The record `aekit train` left, or None (with a warning when it is damaged)."""
+    import warnings
+
+    if not path.is_file():
+        return None
+    problem = None
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_TRAIN_CONFIG_BYTES + 1)
+        if len(data) > MAX_TRAIN_CONFIG_BYTES:
+            problem = f"is larger than {MAX_TRAIN_CONFIG_BYTES} bytes"
+        else:
+            doc = json.loads(data.decode("utf-8"))
+            if isinstance(doc, dict):
+                return doc
+            problem = "does not hold a mapping of options"
+    except OSError as e:
+        problem = f"cannot be read ({e.strerror})"
+    except RecursionError:
+        problem = "is nested too deeply"
+    except (UnicodeDecodeError, ValueError) as e:
+        problem = f"is not valid JSON ({str(e)[:200]})"
+    warnings.warn(
+        f"{path} {problem}: the record of how the model was trained is damaged and "
+        "left out; the model itself is intact",
+        stacklevel=2,
+    )
+    return None
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
