@@ -51,7 +51,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     tmp: str | None = None
     try:
         with deferred_signals():
-            fd, tmp = tempfile.mkstemp(dir=path.parent, **_tmp_affixes(path))
+            fd, tmp = tempfile.mkstemp(".tmp", _tmp_prefix(path), path.parent)
         with os.fdopen(fd, "wb") as f:
             _chmod_like_open(f.fileno())
             f.write(data)
@@ -80,9 +80,9 @@ def _write_step(stage: str, path: Path) -> None:
         hook(stage, path)
 
 
-def _tmp_affixes(target: Path) -> dict[str, str]:
-    """mkstemp/mkdtemp affixes: ``.NAME.PID.*.tmp``, so stale ones can be told apart."""
-    return {"prefix": f".{target.name}.{os.getpid()}.", "suffix": ".tmp"}
+def _tmp_prefix(target: Path) -> str:
+    """Temporaries are ``.NAME.PID.*.tmp``, so that stale ones can be told apart."""
+    return f".{target.name}.{os.getpid()}."
 
 
 def _remove_stale(target: Path) -> None:
@@ -143,10 +143,10 @@ def deferred_signals() -> Iterator[None]:
     try:
         yield
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-        for s in held:
-            signal.raise_signal(s)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        for signum in held:
+            signal.raise_signal(signum)
 
 
 def _chmod_like_open(fd: int) -> None:
@@ -285,7 +285,7 @@ def save_folder(
         tmp: Path | None = None
         try:
             with deferred_signals():
-                tmp = Path(tempfile.mkdtemp(dir=folder.parent, **_tmp_affixes(folder)))
+                tmp = Path(tempfile.mkdtemp(".tmp", _tmp_prefix(folder), folder.parent))
             os.chmod(tmp, 0o777 & ~_umask())
             _write_file(tmp / WEIGHTS_FILE, blob)
             for name, data in files.items():

@@ -221,7 +221,8 @@ def _check_memory(est: AutoEncoder, n_features: int) -> None:
     from ..model import AEConfig
 
     try:
-        widths = AEConfig(n_features, est.latent_dim, est.hidden_dims).widths
+        hidden = None if est.hidden_dims is None else tuple(est.hidden_dims)
+        widths = AEConfig(n_features, est.latent_dim, hidden).widths
     except (TypeError, ValueError, OverflowError):
         return  # fit names the bad parameter
     params = 2 * sum(a * b + b for a, b in zip(widths[:-1], widths[1:], strict=True))

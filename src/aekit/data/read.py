@@ -14,7 +14,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 
@@ -114,7 +114,7 @@ def _load_array(p: Path, key: str | None) -> np.ndarray:
         raise DataError(f"{p} is not a valid {p.suffix} file ({e})") from None
 
 
-def _check_npy(f: BinaryIO, size: int, where: str) -> None:
+def _check_npy(f: IO[bytes], size: int, where: str) -> None:
     """Check the header of a .npy stream of `size` bytes against that size.
 
     A forged shape in the header would otherwise make numpy allocate the whole
