@@ -361,3 +361,11 @@ def test_convertible_inputs_are_accepted(fitted, variant):
     expected = fitted.transform(np.asarray(data, dtype=np.float64))
     np.testing.assert_array_equal(fitted.transform(data), expected)
     assert _ae().fit(data).n_features_in_ == 4
+
+
+def test_latent_dim_one_fits_saves_and_loads(tmp_path):
+    """A one-component PCA baseline has a reversed axis of length 1 (F16)."""
+    ae = _ae(latent_dim=1).fit(RNG.random((30, 4)))
+    ae.save(tmp_path / "m")
+    back = aekit.load(tmp_path / "m")
+    assert back.transform(X).shape == (20, 1)

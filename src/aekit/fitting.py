@@ -19,6 +19,7 @@ from sklearn.utils import check_random_state
 
 from .errors import DivergenceError
 from .fitted import FittedModel
+from .memory import check_training_memory
 from .params import to_json
 from .prepare import ScaledRows, as_tensor, fit_scaling, resolve_device, split_rows
 from .registry import get_family
@@ -108,6 +109,7 @@ def run_fit(
         options=params["model_options"],
     )
     device = resolve_device(params["device"])
+    check_training_memory(family, config, device)  # before any allocation
     json_params = {k: to_json(k, v) for k, v in params.items()}
     saver = resumed = fingerprint = None
     if checkpoint_dir is not None or resume_from is not None:

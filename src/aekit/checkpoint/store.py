@@ -15,7 +15,6 @@ and the next save removes; a folder named ``ckpt-*`` is always complete.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -144,7 +143,7 @@ def _read_one(folder: Path) -> Checkpoint:
     from safetensors import SafetensorError
     from safetensors.torch import load
 
-    from ..io import _read
+    from ..io import _read, read_checked
 
     raw = _read(folder / STATE_FILE, MAX_STATE_BYTES)
     try:
@@ -165,11 +164,12 @@ def _read_one(folder: Path) -> Checkpoint:
             f"{doc.get('aekit_version', '?')}); this aekit reads version "
             f"{FORMAT_VERSION}: resume with the aekit version that wrote it"
         )
-    blob = _read(folder / TENSORS_FILE)
-    _check(
-        hashlib.sha256(blob).hexdigest() == doc.get("tensors_sha256"),
-        folder,
-        f"{TENSORS_FILE} does not match the checksum in {STATE_FILE}",
+    blob = read_checked(
+        folder / TENSORS_FILE,
+        sha256=str(doc.get("tensors_sha256")),
+        size=doc.get("tensors_bytes"),
+        mismatch=f"checkpoint {folder} is corrupted: {TENSORS_FILE} does not match "
+        f"the checksum in {STATE_FILE}",
     )
     try:
         tensors = load(blob)

@@ -47,7 +47,9 @@ def _features(
 def _cmd_encode(args: argparse.Namespace) -> int:
     from .. import data
 
-    data.check_output(args.output, carried=bool(args.carry_columns))
+    data.check_output(
+        args.output, carried=bool(args.carry_columns), inputs=(args.data, args.model)
+    )
     est = _load(args.model)
     features = _features(est, args, carry=args.carry_columns)
     Z = est.transform(features.X)
@@ -61,7 +63,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
 def _cmd_reconstruct(args: argparse.Namespace) -> int:
     from .. import data
 
-    data.check_output(args.output)
+    data.check_output(args.output, inputs=(args.data, args.model))
     est = _load(args.model)
     features = _features(est, args)
     R = est.reconstruct(features.X)
@@ -188,26 +190,42 @@ def describe_model(est: AutoEncoder, folder: str | os.PathLike[str]) -> dict[str
             "dead_units": last.get("dead_fraction", {}),
         },
         "params": {k: v for k, v in est.get_params().items() if k in ESTIMATOR_OPTIONS},
-        "train_config": _read_train_config(train_config),
+        "train_config": _train_config(train_config),
     }
 
 
-def _read_train_config(path: Path) -> dict[str, Any] | None:
-    """train_config.json beside a model, or None when missing; refused when damaged."""
+MAX_TRAIN_CONFIG_BYTES = 2**20
+
+
+def _train_config(path: Path) -> dict[str, Any] | None:
+    """The record `aekit train` left, or None (with a warning when it is damaged)."""
+    import warnings
+
     if not path.is_file():
         return None
+    problem = None
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise CommandError(
-            f"{path} is not valid JSON ({str(e)[:200]}); it is only a record of the "
-            "training options: delete or restore it"
-        ) from None
-    if not isinstance(doc, dict):
-        raise CommandError(
-            f"{path} must hold a mapping of option names; delete or restore it"
-        )
-    return doc
+        with open(path, "rb") as f:
+            data = f.read(MAX_TRAIN_CONFIG_BYTES + 1)
+        if len(data) > MAX_TRAIN_CONFIG_BYTES:
+            problem = f"is larger than {MAX_TRAIN_CONFIG_BYTES} bytes"
+        else:
+            doc = json.loads(data.decode("utf-8"))
+            if isinstance(doc, dict):
+                return doc
+            problem = "does not hold a mapping of options"
+    except OSError as e:
+        problem = f"cannot be read ({e.strerror})"
+    except RecursionError:
+        problem = "is nested too deeply"
+    except (UnicodeDecodeError, ValueError) as e:
+        problem = f"is not valid JSON ({str(e)[:200]})"
+    warnings.warn(
+        f"{path} {problem}: the record of how the model was trained is damaged and "
+        "left out; the model itself is intact",
+        stacklevel=2,
+    )
+    return None
 
 
 def _cmd_info(args: argparse.Namespace) -> int:

@@ -20,7 +20,9 @@ def _cmd_score(args: argparse.Namespace) -> int:
     from .. import data
     from ..evaluate import score_table
 
-    out = data.check_output(args.output, carried=bool(args.carry_columns))
+    out = data.check_output(
+        args.output, carried=bool(args.carry_columns), inputs=(args.data, args.model)
+    )
     est = _load(args.model)
     features = _features(est, args, carry=args.carry_columns)
     scores = score_table(

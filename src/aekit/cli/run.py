@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
+import threading
 import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from types import FrameType
 from typing import Any
 
 from .options import (
@@ -26,22 +29,63 @@ from .train import _interrupted_text
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the aekit command line on `argv` (default: sys.argv[1:]); return the status.
 
+    SIGTERM is turned into an exception for the command's duration, as Ctrl-C
+    is, so that every `finally` runs and no temporary file is left behind.
+
     Examples
     --------
     >>> main(["--version"])  # doctest: +SKIP
     aekit 0.1.0
     0
     """
-    parser = build_parser()
     try:
-        args, extra = parser.parse_known_args(argv)
-        if extra:
-            _unknown_arguments(parser, args.command, extra)
-    except CommandError as e:
-        return _error(str(e))
-    except SystemExit as e:  # --help and --version
-        return e.code if isinstance(e.code, int) else EXIT_OK
-    return _run(args)
+        with _sigterm_raises():
+            parser = build_parser()
+            try:
+                args, extra = parser.parse_known_args(argv)
+                if extra:
+                    _unknown_arguments(parser, args.command, extra)
+            except CommandError as e:
+                return _error(str(e))
+            except SystemExit as e:  # --help and --version
+                return e.code if isinstance(e.code, int) else EXIT_OK
+            return _run(args)
+    except KeyboardInterrupt as e:  # e.g. during the first imports, before _run
+        return _interrupted(e)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is, so that cleanup runs as for Ctrl-C."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(f"signal {signal.Signals(signum).name}")
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """Within the block, SIGTERM raises `Terminated` (where it has its default action)."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _interrupted(e: KeyboardInterrupt, debug: bool = False) -> int:
+    if debug:
+        traceback.print_exc()
+    if isinstance(e, Terminated):
+        print("aekit: interrupted by SIGTERM", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    print("aekit: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -61,11 +105,8 @@ def _run(args: argparse.Namespace) -> int:
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
-    except KeyboardInterrupt:
-        if args.debug:
-            traceback.print_exc()
-        print("aekit: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as e:
+        return _interrupted(e, args.debug)
     except TrainingInterrupted as e:
         if args.debug:
             traceback.print_exc()
@@ -80,12 +121,23 @@ def _run(args: argparse.Namespace) -> int:
         return _error(f"{where}{e.strerror or e}", args.debug)
 
 
+MAX_MESSAGE = 2000  # characters of an error line; the rest of a long one is cut
+
+
 def _error(message: str, debug: bool = False, status: int = EXIT_ERROR) -> int:
     if debug:
         traceback.print_exc()
-    print(f"aekit: error: {' '.join(message.split())}", file=sys.stderr)
+    print(f"aekit: error: {bounded(message)}", file=sys.stderr)
     return status
 
 
+def bounded(message: str, limit: int = MAX_MESSAGE) -> str:
+    """`message` on one line, cut to `limit` characters, saying how much was cut."""
+    text = " ".join(message[: 2 * limit].split())
+    if len(message) <= 2 * limit and len(text) <= limit:
+        return text
+    return f"{text[:limit]} ... ({len(message):,} characters in all)"
+
+
 def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
-    print(f"aekit: warning: {message}", file=sys.stderr)
+    print(f"aekit: warning: {bounded(str(message))}", file=sys.stderr)

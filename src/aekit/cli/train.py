@@ -63,10 +63,14 @@ def _check_model_dir(out: Path, checkpoint_dir: Path | None = None) -> Path:
     A checkpoint folder inside `out` (``-o run --checkpoint-dir run/ckpt``) is
     no reason to refuse.
     """
-    from ..io import CONFIG_FILE
+    from ..io import CONFIG_FILE, model_target
 
     if out.exists() and not out.is_dir():
         raise CommandError(f"{out} is a file; -o needs a folder to save the model in")
+    try:
+        out = model_target(out)  # follows a symlink; refuses a dangling one, a loop
+    except FileExistsError as e:
+        raise CommandError(f"-o {e}") from None
     ignored = checkpoint_dir.resolve() if checkpoint_dir is not None else None
     held = [p for p in out.iterdir() if p.resolve() != ignored] if out.is_dir() else []
     if held and not (out / CONFIG_FILE).is_file():
@@ -188,11 +192,14 @@ def _fit(
 def _save_model(
     est: AutoEncoder, out: Path, options: dict[str, Any], args: argparse.Namespace
 ) -> None:
-    """The model (atomic per file), then the resolved configuration and the history."""
-    from ..io import write_atomic
+    """The model, the resolved configuration and the history, in one atomic save.
+
+    All three go into the same temporary folder, renamed into place whole, so
+    an interrupt, a full disk or a concurrent run never leaves a mixture.
+    """
+    from ..io import saving_with
     from ..jsonable import jsonable
 
-    est.save(out)
     resolved = {
         "aekit_version": __version__,
         "data": os.path.abspath(args.data),
@@ -200,11 +207,12 @@ def _save_model(
         **{k: v for k, v in est.get_params().items() if k in ESTIMATOR_OPTIONS},
         "seed": est.seed_,  # drawn from random_state; for the record
     }
-    resolved = jsonable(resolved)
-    write_atomic(
-        out / TRAIN_CONFIG_FILE, (json.dumps(resolved, indent=2) + "\n").encode()
-    )
-    write_atomic(out / HISTORY_FILE, history_csv(est.history_).encode())
+    files = {
+        TRAIN_CONFIG_FILE: (json.dumps(jsonable(resolved), indent=2) + "\n").encode(),
+        HISTORY_FILE: history_csv(est.history_).encode(),
+    }
+    with saving_with(files):
+        est.save(out)
 
 
 def history_csv(history: list[dict[str, Any]]) -> str:

@@ -5,10 +5,16 @@ pyarrow is imported only for .parquet; pandas is never needed.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import math
 import os
+import sys
 import zipfile
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -19,6 +25,7 @@ from .table import (
     TABLE_SUFFIXES,
     Table,
     _pyarrow,
+    _short,
     _suggest,
 )
 
@@ -94,34 +101,72 @@ def _load_array(p: Path, key: str | None) -> np.ndarray:
             f"{p} is not a valid {p.suffix} file (its header is not {p.suffix}'s)"
         )
     try:
-        loaded = np.load(p, allow_pickle=False)
-    except ValueError as e:
-        if "pickle" in str(e):
+        if magic == b"\x93NUMPY":
+            with open(p, "rb") as f:
+                _check_npy(f, os.fstat(f.fileno()).st_size, str(p))
+                f.seek(0)
+                return np.asarray(np.lib.format.read_array(f, allow_pickle=False))
+        with zipfile.ZipFile(p) as z:
+            return _read_npz_member(p, z, key)
+    except DataError:
+        raise
+    except (EOFError, OSError, ValueError, zipfile.BadZipFile, zlib.error) as e:
+        raise DataError(f"{p} is not a valid {p.suffix} file ({e})") from None
+
+
+def _check_npy(f: IO[bytes], size: int, where: str) -> None:
+    """Check the header of a .npy stream of `size` bytes against that size.
+
+    A forged shape in the header would otherwise make numpy allocate the whole
+    claimed array before finding the data missing. Pickled objects are refused.
+    """
+    fmt = np.lib.format
+    version = fmt.read_magic(f)
+    if version == (1, 0):
+        shape, fortran, dtype = fmt.read_array_header_1_0(f)
+    else:
+        shape, fortran, dtype = fmt.read_array_header_2_0(f)
+    if dtype.hasobject:
+        raise DataError(
+            f"{where} holds Python objects (pickled data); aekit reads numeric "
+            "arrays only"
+        )
+    claimed = math.prod(shape) * dtype.itemsize
+    held = size - f.tell()
+    if claimed != held:
+        raise DataError(
+            f"{where} is not a valid .npy file (its header claims shape {shape} of "
+            f"{dtype}, {claimed:,} bytes, but it holds {max(held, 0):,}): it was "
+            "not fully written or is damaged"
+        )
+
+
+def _read_npz_member(p: Path, z: zipfile.ZipFile, key: str | None) -> np.ndarray:
+    members = {
+        n[: -len(".npy")]: info
+        for info in z.infolist()
+        if (n := info.filename).endswith(".npy")
+    }
+    names = list(members)
+    if key is None:
+        if len(names) != 1:
+            found = ", ".join(names)[:200] if names else "none"
             raise DataError(
-                f"{p} holds Python objects (pickled data); aekit reads numeric "
-                "arrays only"
-            ) from None
-        raise DataError(f"{p} is not a valid {p.suffix} file ({e})") from None
-    except (EOFError, OSError, zipfile.BadZipFile) as e:
-        raise DataError(f"{p} is not a valid {p.suffix} file ({e})") from None
-    if isinstance(loaded, np.ndarray):
-        return loaded
-    with loaded:  # an NpzFile
-        names = list(loaded.files)
-        if key is None:
-            if len(names) != 1:
-                found = ", ".join(names) if names else "none"
-                raise DataError(
-                    f"{p} holds {len(names)} arrays ({found}); choose one with "
-                    "--key NAME"
-                )
-            key = names[0]
-        if key not in names:
-            raise DataError(f"{p} has no array {key!r}{_suggest(key, names)}")
-        try:
-            return np.asarray(loaded[key])
-        except ValueError as e:
-            raise DataError(f"{p}: array {key!r} cannot be read ({e})") from None
+                f"{p} holds {len(names)} arrays ({found}); choose one with --key NAME"
+            )
+        key = names[0]
+    if key not in members:
+        raise DataError(f"{p} has no array {_short(key)}{_suggest(key, names)}")
+    info = members[key]
+    try:
+        with z.open(info) as f:
+            _check_npy(f, info.file_size, f"{p}: array {key!r}")
+        with z.open(info) as f:  # a member stream is read from its start
+            return np.asarray(np.lib.format.read_array(f, allow_pickle=False))
+    except DataError:
+        raise
+    except (ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        raise DataError(f"{p}: array {key!r} cannot be read ({e})") from None
 
 
 def _from_array(p: Path, a: np.ndarray) -> Table:
@@ -139,7 +184,7 @@ def _read_csv(p: Path, delimiter: str) -> Table:
     rows: list[list[str]] = []
     lines: list[int] = []
     try:
-        with open(p, newline="", encoding="utf-8-sig") as f:
+        with open(p, newline="", encoding="utf-8-sig") as f, _any_field_size():
             reader = csv.reader(f, delimiter=delimiter)
             try:
                 header = next(reader, None)
@@ -168,6 +213,16 @@ def _read_csv(p: Path, delimiter: str) -> Table:
     # text columns; `select_features` makes numbers of those used as features
     columns = [np.array(c) for c in zip(*rows, strict=True)]
     return Table(str(p), names, columns, lines=np.asarray(lines, dtype=np.int64))
+
+
+@contextlib.contextmanager
+def _any_field_size() -> Iterator[None]:
+    """Lift the csv module's 128 KiB cell limit: a long text cell is no error."""
+    previous = csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
 
 
 def _check_names(p: Path, names: list[str]) -> None:

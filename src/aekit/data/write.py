@@ -11,16 +11,32 @@ import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..errors import DataError
-from .table import _DELIMITERS, OUTPUT_SUFFIXES, _pyarrow
+from .table import _DELIMITERS, OUTPUT_SUFFIXES, _pyarrow, _short
 
 
-def check_output(path: str | os.PathLike[str], *, carried: bool = False) -> Path:
-    """Return `path` as a Path if a table can be written there (checked before work)."""
+def check_output(
+    path: str | os.PathLike[str],
+    *,
+    carried: bool = False,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+) -> Path:
+    """Return `path` as a Path if a table can be written there (checked before work).
+
+    `inputs` are the files (or folders, meaning every file in them) the command
+    reads: writing over one of them is refused.
+    """
     p = Path(path)
+    for source in inputs:
+        if _overwrites(p, Path(source)):
+            raise DataError(
+                f"-o {p} would overwrite the input {source}; write the output to "
+                "another file"
+            )
     if p.is_dir():
         raise DataError(f"{p} is a folder; give a file name such as {p / 'out.csv'}")
     suffix = p.suffix.lower()
@@ -42,6 +58,20 @@ def check_output(path: str | os.PathLike[str], *, carried: bool = False) -> Path
                 raise DataError(f"cannot write {p}: {parent} is a file, not a folder")
             break
     return p
+
+
+def _overwrites(out: Path, source: Path) -> bool:
+    """Whether writing `out` replaces `source`, or a model file in folder `source`."""
+    from ..io import MODEL_FILES
+
+    if not out.exists():
+        return False
+    if source.is_dir():
+        return out.name in MODEL_FILES and out.parent.resolve() == source.resolve()
+    try:
+        return out.samefile(source)
+    except OSError:
+        return False
 
 
 def write_table(
@@ -78,7 +108,7 @@ def write_table(
         blob = buf.getvalue()
     elif suffix == ".parquet":
         pa = _pyarrow()
-        cols = {n: pa.array(c) for n, c in carried.items()}
+        cols = {n: _arrow_column(pa, p, n, c) for n, c in carried.items()}
         cols.update({n: pa.array(X[:, i]) for i, n in enumerate(names)})
         sink = pa.BufferOutputStream()
         pa.parquet.write_table(pa.table(cols), sink)
@@ -99,3 +129,15 @@ def _as_text(col: np.ndarray) -> np.ndarray:
     if col.dtype.kind == "O":
         return np.array(["" if v is None else str(v) for v in col])
     return col.astype(str)
+
+
+def _arrow_column(pa: Any, p: Path, name: str, col: np.ndarray) -> Any:
+    """A carried column for Parquet, or a DataError naming it (e.g. a map column)."""
+    try:
+        return pa.array(col)
+    except (pa.ArrowException, TypeError, ValueError) as e:
+        raise DataError(
+            f"carried column {name!r} cannot be written to {p.name} as Parquet "
+            f"({_short(str(e), 120)}); write .csv or .tsv, or leave it out of "
+            "--carry-columns"
+        ) from None

@@ -176,7 +176,7 @@ def _pca_by_covariance(rows: ScaledRows, k: int) -> PCABaseline:
     values, vectors = eigh(
         cov.astype(np.float32), subset_by_index=[d - k, d - 1], driver="evr"
     )
-    components = np.ascontiguousarray(vectors[:, ::-1].T)
+    components = vectors[:, ::-1].T.copy()  # fresh strides: k=1 keeps a negative one
     # scikit-learn's sign rule: the largest entry of each component is positive
     big = np.abs(components).argmax(axis=1)
     components *= np.sign(components[np.arange(k), big])[:, None]

@@ -206,6 +206,11 @@ class Family:
             )
         return out
 
+    def architecture_of(self, config: Any) -> str:
+        """`architecture` of the module `config` describes, built on the meta device."""
+        with torch.device("meta"):
+            return self.architecture(self.build(config))
+
     def n_parameters(self, module: nn.Module) -> int:
         return n_parameters(module)
 
