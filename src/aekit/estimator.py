@@ -53,9 +53,9 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     loss : {"mse", "bce"}, default="mse"
         Reconstruction loss on data scaled to [0, 1].
     max_epochs : int or "auto", default="auto"
-        Upper bound on passes over the training rows. "auto": at least 100,
+        Upper bound on passes over the training rows. "auto": at least 200,
         and enough for 3000 optimizer steps (a table of 50 rows gets one step
-        an epoch).
+        an epoch); a ConvergenceWarning says when that was not enough.
     batch_size : int, default=64
         Rows per optimizer step. Small tables need many steps: at 256, a
         1,000-row table gets only 4 steps an epoch (see benchmarks/RESULTS.md).
@@ -66,8 +66,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         Share of rows held out (seeded) for early stopping and the dead-unit monitor.
     patience : int, "auto" or None, default="auto"
         Stop after this many epochs without a better validation loss; the best
-        weights are restored. None trains all `max_epochs`. "auto": 10, or
-        enough epochs for 300 optimizer steps when that is more.
+        weights are restored. None trains all `max_epochs`. "auto": 20.
     scale : bool, default=True
         Min-max scale each column to [0, 1] with the training rows' range. With
         False, data outside [0, 1] is refused.

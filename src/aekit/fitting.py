@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from .errors import DivergenceError
@@ -179,14 +181,39 @@ def run_fit(
                 cb.restore()
     timings["training"] = time.perf_counter() - t
     ck.raise_if_interrupted(state, tcfg, callbacks, saver, resumed)
+    if (
+        params["max_epochs"] == "auto"
+        and not state.stopped_early
+        and state.best_epoch == state.epoch
+        and state.epoch > 0
+    ):
+        warnings.warn(
+            f"the validation loss was still improving at the last of the "
+            f"{state.epoch} epochs max_epochs='auto' allowed; pass a larger "
+            "max_epochs to train longer",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
     result = _result(state, family.name, scaling, feature_names, seed)
     del state
+    if family.start_is_candidate and result.best_epoch == 0 and X_val is not None:
+        # no epoch beat the start: rebuild it from every row passed to fit
+        t = time.perf_counter()
+        everything = ScaledRows(X_all, None, scaling)
+        start, _ = fit_baseline(everything, config.latent_dim, seed)
+        family.initialize(result.fitted.module, start)
+        timings["start_refit"] = time.perf_counter() - t
     if evaluate:
         t = time.perf_counter()
         assert info is not None
         result.pca, result.metrics, result.threshold = fit_time_evaluation(
             result.fitted, X_train, X_val, base, info
         )
+        if "start_refit" in timings:
+            result.metrics["note"] = (
+                "no epoch beat the starting point: the model is the PCA of all rows "
+                "passed to fit, so its validation scores are not held out"
+            )
         timings["evaluation"] = time.perf_counter() - t
     result.seconds = time.perf_counter() - t0
     result.timings = timings

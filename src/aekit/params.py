@@ -138,8 +138,8 @@ PARAMS: dict[str, Param] = {
         lambda v: v == AUTO or _int(v),
         "'auto' or an int >= 1",
         "int_or_auto",
-        "upper bound on passes over the data; 'auto': at least 100 and enough for "
-        "a budget of optimizer steps",
+        "upper bound on passes over the data; 'auto': at least 200, and enough for "
+        "3000 optimizer steps",
         resumable=True,
     ),
     "batch_size": Param(64, _int, "an int >= 1", "int", "rows per optimizer step"),
@@ -171,7 +171,7 @@ PARAMS: dict[str, Param] = {
         "'auto', None or an int >= 1",
         "int_or_auto",
         "stop after this many epochs without a better validation loss; 'none' trains "
-        "all epochs; 'auto': 10, or more on small tables",
+        "all epochs; 'auto': 20",
         resumable=True,
     ),
     "scale": Param(

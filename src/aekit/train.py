@@ -92,13 +92,13 @@ class TrainConfig:
             )
 
 
-# max_epochs="auto" and patience="auto": budgets in optimizer steps, so that a
-# small table (one step an epoch) trains as long as a large one (see
-# benchmarks/RESULTS.md, "Training budget")
-AUTO_MIN_EPOCHS = 100  # max_epochs="auto" is at least this
+# max_epochs="auto": a budget in optimizer steps as well as epochs, so that a
+# small table (one step an epoch) may train as long as a large one. Patience
+# stays in epochs: counted in steps, a table of 50 rows waited hundreds of
+# epochs on 5 validation rows and kept noise (docs/families.md, "Budget").
+AUTO_MIN_EPOCHS = 200  # max_epochs="auto" is at least this
 AUTO_STEPS = 3000  # ... and enough epochs for this many optimizer steps
-AUTO_PATIENCE = 10  # patience="auto" is at least this many epochs
-AUTO_PATIENCE_STEPS = 300  # ... and enough epochs for this many steps
+AUTO_PATIENCE = 20  # patience="auto"
 
 
 def resolve_budget(
@@ -106,20 +106,19 @@ def resolve_budget(
 ) -> tuple[int, int | None]:
     """max_epochs and patience as numbers of epochs for `n_rows` training rows.
 
-    "auto" reads as a number of optimizer steps: at least AUTO_MIN_EPOCHS
-    epochs and AUTO_STEPS steps, and a patience of at least AUTO_PATIENCE
-    epochs and AUTO_PATIENCE_STEPS steps.
+    max_epochs="auto": at least AUTO_MIN_EPOCHS epochs and AUTO_STEPS
+    optimizer steps; patience="auto": AUTO_PATIENCE epochs.
 
     >>> resolve_budget("auto", "auto", 8000, 64)  # 125 steps an epoch
-    (100, 10)
+    (200, 20)
     >>> resolve_budget("auto", "auto", 50, 64)  # one step an epoch
-    (3000, 300)
+    (3000, 20)
     """
     steps = max(1, math.ceil(n_rows / batch_size))
     if max_epochs == "auto":
         max_epochs = max(AUTO_MIN_EPOCHS, math.ceil(AUTO_STEPS / steps))
     if patience == "auto":
-        patience = max(AUTO_PATIENCE, math.ceil(AUTO_PATIENCE_STEPS / steps))
+        patience = AUTO_PATIENCE
     return int(max_epochs), None if patience is None else int(patience)
 
 

@@ -76,7 +76,8 @@ class Family:
     the family's options), ``summary`` (one line for `aekit info` and the
     report), ``needs_pca`` (a fresh fit hands `initialize` the PCA of the
     training rows) and ``start_is_candidate`` (early stopping scores the
-    starting point, and keeps it if no epoch beats it).
+    starting point; if no epoch beats it on the validation rows, the start is
+    kept and rebuilt with `initialize` from the PCA of all rows passed to fit).
     """
 
     name: ClassVar[str] = ""
