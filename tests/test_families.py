@@ -123,7 +123,8 @@ def test_when_no_epoch_beats_the_start_the_model_is_the_pca_of_all_rows():
     ae = AutoEncoder(latent_dim=3, max_epochs=3, random_state=0, verbose=0)
     ae.fit(X, callbacks=[Sabotage()])
     assert ae.best_epoch_ == 0 and "start_refit" in ae.fit_timings_
-    assert "PCA of all rows" in ae.metrics_["note"]
+    assert "rebuilt from all rows" in ae.metrics_["note"]
+    assert ae.metrics_["start_test"]["trained_kept"] is False
     Xu = ae.scaling_.transform(X)
     p = _pca(Xu.astype(np.float64), 3)
     expected = p.inverse_transform(p.transform(Xu))
@@ -145,6 +146,9 @@ def test_pca_anchored_beats_its_pca_on_digits(digits):
     m = ae.metrics_
     assert ae.best_epoch_ > 0
     assert m["autoencoder"]["validation"]["mse"] < 0.9 * m["pca"]["validation"]["mse"]
+    t = m["start_test"]
+    assert t["trained_kept"] and t["mean_gain"] > t["z"] * t["standard_error"] > 0
+    assert t["start_mse"] == pytest.approx(m["pca"]["validation"]["mse"], rel=1e-4)
 
 
 def test_pca_anchored_frozen_pca_keeps_its_maps(digits):

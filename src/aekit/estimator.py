@@ -54,7 +54,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         Reconstruction loss on data scaled to [0, 1].
     max_epochs : int or "auto", default="auto"
         Upper bound on passes over the training rows. "auto": at least 200,
-        and enough for 3000 optimizer steps (a table of 50 rows gets one step
+        and enough for 10,000 optimizer steps (a table of 50 rows gets one step
         an epoch); a ConvergenceWarning says when that was not enough.
     batch_size : int, default=64
         Rows per optimizer step. Small tables need many steps: at 256, a

@@ -139,7 +139,7 @@ PARAMS: dict[str, Param] = {
         "'auto' or an int >= 1",
         "int_or_auto",
         "upper bound on passes over the data; 'auto': at least 200, and enough for "
-        "3000 optimizer steps",
+        "10,000 optimizer steps",
         resumable=True,
     ),
     "batch_size": Param(64, _int, "an int >= 1", "int", "rows per optimizer step"),

@@ -97,7 +97,7 @@ class TrainConfig:
 # stays in epochs: counted in steps, a table of 50 rows waited hundreds of
 # epochs on 5 validation rows and kept noise (docs/families.md, "Budget").
 AUTO_MIN_EPOCHS = 200  # max_epochs="auto" is at least this
-AUTO_STEPS = 3000  # ... and enough epochs for this many optimizer steps
+AUTO_STEPS = 10_000  # ... and enough epochs for this many optimizer steps
 AUTO_PATIENCE = 20  # patience="auto"
 
 
@@ -112,7 +112,7 @@ def resolve_budget(
     >>> resolve_budget("auto", "auto", 8000, 64)  # 125 steps an epoch
     (200, 20)
     >>> resolve_budget("auto", "auto", 50, 64)  # one step an epoch
-    (3000, 20)
+    (10000, 20)
     """
     steps = max(1, math.ceil(n_rows / batch_size))
     if max_epochs == "auto":
