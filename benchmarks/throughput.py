@@ -7,6 +7,11 @@ aekit's fraction of the matmul limits, and peak memory.
 
     python benchmarks/throughput.py --rounds 5                 # S and L, CPU
     python benchmarks/throughput.py --workloads S --rounds 3 --device cuda
+
+    # aekit's loop against an older aekit's, in the same rounds:
+    git worktree add /tmp/aekit-old dd451cb
+    python benchmarks/throughput.py --contenders tutorial,aekit-fp32,baseline-fp32 \
+        --baseline-src /tmp/aekit-old/src
 """
 
 from __future__ import annotations
@@ -109,7 +114,10 @@ def run_aekit(
     batch, with the per-epoch validation and dead-unit monitor (10% more rows)."""
     import torch
 
-    from aekit.families import AEConfig, AutoEncoderNet
+    try:
+        from aekit.families import AEConfig, AutoEncoderNet
+    except ImportError:  # an aekit from before model families (--baseline-src)
+        from aekit.model import AEConfig, AutoEncoderNet  # type: ignore[no-redef]
     from aekit.prepare import ScaledRows
     from aekit.scaling import MinMaxScaling
     from aekit.train import Callback, TrainConfig, train
@@ -250,7 +258,7 @@ def worker(args: argparse.Namespace) -> None:
         value = run_tutorial(widths, rows, args.epochs, args.device)
     elif name == "sklearn":
         value = run_sklearn(widths, rows, args.epochs, args.device)
-    elif name.startswith("aekit-"):
+    elif name.startswith(("aekit-", "baseline-")):
         value = run_aekit(widths, rows, args.epochs, args.device, name.split("-")[1])
     else:
         value = matmul_limit(widths, args.device, name.split("-")[1])
@@ -271,7 +279,12 @@ def measure(name: str, workload: str, args: argparse.Namespace) -> dict:
         "--device",
         args.device,
     ]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    env = dict(os.environ)
+    if name.startswith("baseline-"):  # the same loop from another aekit's source
+        env["PYTHONPATH"] = os.pathsep.join(
+            [args.baseline_src, env.get("PYTHONPATH", "")]
+        ).rstrip(os.pathsep)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -285,6 +298,10 @@ def main() -> None:
     )
     p.add_argument("--device", default="cpu")
     p.add_argument("--encode", action="store_true", help="measure encoding instead")
+    p.add_argument(
+        "--baseline-src",
+        help="the src/ folder of another aekit, for the baseline-* contenders",
+    )
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--workload", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -355,7 +372,7 @@ def main() -> None:
             frac = {
                 c: statistics.median([m["value"] for m in results[c]]) / v
                 for c in contenders
-                if c.startswith("aekit")
+                if c.startswith(("aekit", "baseline"))
             }
             fr = ", ".join(f"{c} at {f:.0%}" for c, f in frac.items())
             print(f"  {lim:13s} {v:10.0f}   ({fr})")
