@@ -119,11 +119,17 @@ print("DONE", len(ae.history_), flush=True)
 """
 
 
+@pytest.fixture(scope="module", params=["pca_anchored", "halving"])
+def family(request: pytest.FixtureRequest) -> str:
+    """Every test runs for the default family and for the founding design."""
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def child(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def child(tmp_path_factory: pytest.TempPathFactory, family: str) -> Path:
     path = tmp_path_factory.mktemp("child") / "child.py"
     path.write_text(
-        CHILD.replace("{kw}", repr(KW))
+        CHILD.replace("{kw}", repr({**KW, "model": family}))
         .replace("{rows}", str(ROWS))
         .replace("{cols}", str(COLS))
         .replace("{data_seed}", str(DATA_SEED))
@@ -132,13 +138,13 @@ def child(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def reference() -> dict[str, torch.Tensor]:
+def reference(family: str) -> dict[str, torch.Tensor]:
     """Weights of the uninterrupted run, trained here with the child's settings."""
     X = np.random.default_rng(DATA_SEED).random((ROWS, COLS)).astype(np.float32)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        ae = AutoEncoder(**KW).fit(X)
+        ae = AutoEncoder(**KW, model=family).fit(X)
     finally:
         torch.set_num_threads(threads)
     return {k: v.clone() for k, v in ae.module_.state_dict().items()}
@@ -285,7 +291,7 @@ def test_kill_at_random_times_then_resume_is_bitwise_exact(child, reference, tmp
     [(signal.SIGTERM, 143), pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow)],
 )
 def test_signal_saves_the_exact_point_and_exits_128_plus_signal(
-    child, reference, tmp_path, sig, code
+    child, reference, family, tmp_path, sig, code
 ):
     ckdir, out = tmp_path / "ckpt", tmp_path / "final.safetensors"
     proc = start(child, ckdir, out, SIGNAL_AT="step-1-3")
@@ -300,7 +306,7 @@ def test_signal_saves_the_exact_point_and_exits_128_plus_signal(
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        resumed = AutoEncoder(**KW).fit(X, resume_from=ckdir)
+        resumed = AutoEncoder(**KW, model=family).fit(X, resume_from=ckdir)
     finally:
         torch.set_num_threads(threads)
     for k, v in resumed.module_.state_dict().items():
