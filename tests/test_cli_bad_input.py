@@ -504,7 +504,7 @@ def test_info_on_a_damaged_train_config_warns_and_shows_the_model(
     (m / "train_config.json").write_text(text)
     assert main(["info", str(m)]) == 0
     out, err = capsys.readouterr()
-    assert "architecture: 6 -> " in out
+    assert "architecture: PCA 6 → " in out
     assert f"train_config.json {problem}" in err and "Traceback" not in err
 
 
