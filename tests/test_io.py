@@ -137,3 +137,73 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     finally:
         os.umask(mask)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+
+
+def _edited(saved, tmp_path, edit):
+    """A copy of the saved model whose config.json `edit` changed in place."""
+    import shutil
+
+    folder = tmp_path / "edited"
+    shutil.copytree(saved[2], folder)
+    cfg = json.loads((folder / CONFIG_FILE).read_text())
+    edit(cfg)
+    (folder / CONFIG_FILE).write_text(json.dumps(cfg))
+    return folder
+
+
+@pytest.mark.parametrize("width", [10**19, 2**62])
+def test_impossible_widths_in_a_config_are_a_format_error(saved, tmp_path, width):
+    """A forged architecture is refused as a model-file problem (issue case F8)."""
+
+    def edit(cfg):
+        cfg["architecture"]["hidden_dims"] = [width]
+
+    with pytest.raises(ModelFormatError, match=r"config\.json"):
+        aekit.load(_edited(saved, tmp_path, edit))
+
+
+def test_duplicate_feature_names_are_refused(saved, tmp_path):
+    """One column would feed every input of that name (issue case F24)."""
+
+    def edit(cfg):
+        names = [f"f{i}" for i in range(cfg["n_features_in"])]
+        names[1] = names[0]
+        cfg["feature_names"] = names
+
+    with pytest.raises(ModelFormatError, match=r"duplicates \(\['f0'\]\)"):
+        aekit.load(_edited(saved, tmp_path, edit))
+
+
+@pytest.mark.parametrize(
+    ("record", "match"),
+    [
+        ({"dead_fraction": [0.5]}, r"training\.history\[0\]\.epoch must be"),
+        ({"epoch": 1, "dead_fraction": [0.5]}, r"dead_fraction must map layers"),
+        ({"epoch": 1, "seconds": "1s"}, r"seconds must be a number or null"),
+        ({"epoch": 1, "switched": "encoder.1"}, r"switched must be a list"),
+    ],
+)
+def test_malformed_training_records_are_refused(saved, tmp_path, record, match):
+    """Hand-edited history that `aekit info` and the report would trip on (F11)."""
+
+    def edit(cfg):
+        cfg["training"]["history"] = [record]
+
+    with pytest.raises(ModelFormatError, match=match):
+        aekit.load(_edited(saved, tmp_path, edit))
+
+
+def test_info_and_report_take_a_record_without_seconds(saved, tmp_path, capsys):
+    """`training.seconds: null` is valid and shown as unknown (issue case F11)."""
+    from aekit.cli import main
+
+    def edit(cfg):
+        cfg["training"]["seconds"] = None
+        for h in cfg["training"]["history"]:
+            h["seconds"] = None
+
+    folder = _edited(saved, tmp_path, edit)
+    assert main(["info", str(folder)]) == 0
+    assert " in ? s, best " in capsys.readouterr().out
+    pytest.importorskip("matplotlib")
+    assert main(["report", str(folder), "-o", str(tmp_path / "r.html")]) == 0
