@@ -182,3 +182,18 @@ def test_fit_without_evaluation_skips_baseline_scores_and_threshold(digits):
         ae.is_anomaly(digits)
     ae.calibrate_threshold(digits)
     assert ae.is_anomaly(digits).mean() <= 0.02
+
+
+@pytest.mark.parametrize("model", ["halving", "pca_anchored"])
+def test_both_families_save_and_load_bitwise(model, digits, tmp_path):
+    ae = AutoEncoder(latent_dim=4, model=model, max_epochs=2, random_state=0, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", aekit.DeadUnitWarning)
+        ae.fit(digits[:300])
+    ae.save(tmp_path / "m")
+    back = aekit.load(tmp_path / "m")
+    assert back.model == model and type(back.module_) is type(ae.module_)
+    for k, v in ae.module_.state_dict().items():
+        assert torch.equal(v, back.module_.state_dict()[k]), k
+    assert np.array_equal(back.transform(digits), ae.transform(digits))
+    assert back.fitted_.architecture() == ae.fitted_.architecture()
