@@ -157,7 +157,7 @@ def run_fit(
     if resumed is not None:
         state = ck.resume_state(resumed, module, tcfg)
     else:
-        family.initialize(module, base)
+        family.initialize(module, base, X_train)
     if saver is not None:
         saver.meta, saver.tensors = ck.fit_meta(
             json_params, n_features, feature_names, seed, fingerprint, scaling
@@ -199,7 +199,7 @@ def run_fit(
     del state
     if family.start_is_candidate and X_val is not None:
         t = time.perf_counter()
-        result.start_test = start_test(family, config, base, result, X_val)
+        result.start_test = start_test(family, config, base, X_train, result, X_val)
         if not result.start_test["trained_kept"]:
             # the start wins: rebuild it from every row passed to fit
             everything = ScaledRows(X_all, None, scaling)
@@ -207,7 +207,7 @@ def run_fit(
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
                 start = family.build(config).to(device)
-            family.initialize(start, pca_all)
+            family.initialize(start, pca_all, everything)
             result.fitted = FittedModel(start, family.name, scaling, feature_names)
             result.best_epoch = 0
             timings["start_refit"] = time.perf_counter() - t
@@ -235,7 +235,12 @@ START_Z = 1.645  # one-sided 5%: the trained model must beat its start by this m
 
 
 def start_test(
-    family: Any, config: Any, base: Any, result: FitResult, X_val: ScaledRows
+    family: Any,
+    config: Any,
+    base: Any,
+    X_train: ScaledRows,
+    result: FitResult,
+    X_val: ScaledRows,
 ) -> dict[str, Any]:
     """Does the trained model beat its starting point on the validation rows?
 
@@ -250,7 +255,7 @@ def start_test(
     trained = result.fitted
     with torch.random.fork_rng(devices=[]):
         start = family.build(config).to(trained.device)
-    family.initialize(start, base)
+    family.initialize(start, base, X_train)
     start_model = FittedModel(start, family.name, None)
     e_trained = trained.errors(X_val).astype(np.float64)
     e_start = start_model.errors(X_val).astype(np.float64)

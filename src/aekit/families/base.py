@@ -149,8 +149,12 @@ class Family:
         """A new module for `config`, initialised from torch's global generator."""
         raise NotImplementedError
 
-    def initialize(self, module: nn.Module, pca: Any = None) -> None:
-        """Data-dependent initialisation of a fresh fit (not of a resumed one)."""
+    def initialize(self, module: nn.Module, pca: Any = None, rows: Any = None) -> None:
+        """Data-dependent initialisation of a fresh fit (not of a resumed one).
+
+        `pca` is the PCA of the training rows when ``needs_pca`` is true;
+        `rows` the training rows (`aekit.prepare.ScaledRows`, in [0, 1] space).
+        """
 
     def objective(
         self,
