@@ -228,3 +228,18 @@ def test_convolutional_image_shape_is_inferred_given_and_stored(digits, tmp_path
 def test_bad_options_are_refused(model, options, match, digits):
     with pytest.raises(ValueError, match=match):
         _fit(digits[:50], model, options, epochs=1)
+
+
+@pytest.mark.slow  # matplotlib and two fits
+def test_report_shows_the_family_parts_and_drawn_rows(digits, tmp_path):
+    pytest.importorskip("matplotlib")
+    from aekit.report import build_report
+
+    vae = _fit(digits[:300], "variational", {"beta": 0.5}, epochs=2)
+    page = build_report(vae)
+    assert "Generated rows" in page and "beta=0.5" in page
+    assert "The parts of the model family&#x27;s objective" in page or (
+        "The parts of the model family's objective" in page
+    )
+    plain = build_report(_fit(digits[:300], "denoising", {}, epochs=1))
+    assert "Generated rows" not in plain and "noise=&#x27;mask&#x27;" in plain
