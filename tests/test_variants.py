@@ -164,6 +164,7 @@ def test_the_closed_form_jacobian_is_the_autograd_one(base, activation, digits):
         max_epochs=2,
         verbose=0,
         random_state=1,
+        dead_units="ignore",
     ).fit(digits[:200])
     x = torch.from_numpy(digits[200:210])
     _, J = encoder_jacobian(ae.module_, x)
