@@ -295,6 +295,41 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         check_is_fitted(self)
         return self.fitted_.to_original(self.fitted_.decode(X))
 
+    def sample(self, n: int, random_state: Any = None) -> np.ndarray:
+        """Draw `n` new rows, in the original units, from a generative family.
+
+        Parameters
+        ----------
+        n : int
+            How many rows.
+        random_state : int, numpy Generator or RandomState, or None
+            Seeds the draw; the same seed gives the same rows.
+
+        Returns
+        -------
+        ndarray of shape (n, n_features_in_), float32
+
+        Raises
+        ------
+        ValueError
+            When the model's family cannot draw rows (only ``"variational"`` can).
+        """
+        import torch
+        from sklearn.utils import check_random_state
+
+        check_is_fitted(self)
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"n must be an integer >= 0, got {n!r}")
+        fitted = self.fitted_
+        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+        generator = torch.Generator(device=fitted.device).manual_seed(seed)
+        try:
+            with torch.inference_mode():
+                rows = fitted.family.sample(fitted.module, int(n), generator)
+        except NotImplementedError as e:
+            raise ValueError(str(e)) from None
+        return fitted.to_original(rows.float().cpu().numpy())
+
     def reconstruct(self, X: Any) -> np.ndarray:
         """Reconstruction of X in the original units (encode then decode)."""
         check_is_fitted(self)

@@ -1,4 +1,4 @@
-"""The commands that use a saved model: encode, reconstruct, evaluate, info."""
+"""The commands that use a saved model: encode, reconstruct, evaluate, sample, info."""
 
 from __future__ import annotations
 
@@ -73,6 +73,21 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
         f"wrote {R.shape[0]} reconstructed rows of {R.shape[1]} features "
         f"to {args.output}"
     )
+    return EXIT_OK
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from .. import data
+
+    if args.n < 0:
+        raise CommandError(f"-n must be >= 0, got {args.n}")
+    data.check_output(args.output, inputs=(args.model,))
+    est = _load(args.model)
+    R = est.sample(args.n, random_state=args.random_state)
+    names = getattr(est, "feature_names_in_", None)
+    columns = [str(c) for c in names] if names is not None else None
+    data.write_table(args.output, R, columns or [f"x{i}" for i in range(R.shape[1])])
+    print(f"wrote {R.shape[0]} sampled rows of {R.shape[1]} features to {args.output}")
     return EXIT_OK
 
 
@@ -246,7 +261,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
     for layer in d["layers"]:
         after = f"{layer['activation_layer']} " if layer["activation_layer"] else ""
         print(
-            f"  {layer['layer']:<13} Linear({layer['in']} -> {layer['out']}) -> "
+            f"  {layer['layer']:<13} {layer.get('kind', 'Linear')}"
+            f"({layer['in']} -> {layer['out']}) -> "
             f"{after}{layer['activation']}"
         )
     print(f"parameters: {d['n_parameters']:,}")

@@ -9,7 +9,13 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from .. import __version__
-from .commands import _cmd_encode, _cmd_evaluate, _cmd_info, _cmd_reconstruct
+from .commands import (
+    _cmd_encode,
+    _cmd_evaluate,
+    _cmd_info,
+    _cmd_reconstruct,
+    _cmd_sample,
+)
 from .evidence import _cmd_report, _cmd_score
 from .options import (
     ESTIMATOR_OPTIONS,
@@ -212,6 +218,12 @@ One self-contained HTML file (images inlined, nothing fetched): the model, the
 training curves and the fit-time comparison with PCA; with DATA, reconstruction
 examples, the error per feature, the latent space and diagnostics, and with
 --label-column the probe accuracies. Needs matplotlib: pip install aekit[report]""",
+    "sample": """\
+example:
+  aekit sample model -n 64 -o samples.npy --random-state 0
+
+Only models of a generative family (--model variational) can draw rows; they
+are decoded from codes drawn from the prior, in the training data's units.""",
     "info": """\
 example:
   aekit info model""",
@@ -341,6 +353,28 @@ def build_parser() -> _Parser:
         "number of features is a square)",
     )
     p.add_argument("--title", metavar="TEXT", help="the report's title")
+
+    p = command("sample", "draw new rows from a generative model", _cmd_sample)
+    p.add_argument(
+        "model", metavar="MODEL_DIR", help="a folder written by 'aekit train'"
+    )
+    p.add_argument(
+        "-n", type=int, required=True, metavar="N", help="how many rows to draw"
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        required=True,
+        help="output table: .npy, .csv, .tsv, .parquet",
+    )
+    p.add_argument(
+        "--random-state",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="seed of the draw",
+    )
 
     p = command("info", "describe a saved model", _cmd_info)
     p.add_argument(

@@ -173,6 +173,20 @@ class Family:
         """
         return reconstruction_loss(module(xb), xb, loss), {}
 
+    # -- generating ----------------------------------------------------------------
+
+    def sample(
+        self, module: nn.Module, n: int, generator: torch.Generator
+    ) -> torch.Tensor:
+        """`n` new rows in the [0, 1] space, drawn with `generator` (module in eval mode).
+
+        Only generative families have it; the others raise NotImplementedError.
+        """
+        raise NotImplementedError(
+            f"the {self.name!r} family is not a generative model and cannot draw "
+            "new rows; train model='variational' for that"
+        )
+
     # -- description -------------------------------------------------------------
 
     def architecture(self, module: nn.Module) -> str:

@@ -102,6 +102,48 @@ def _loss_curves(history: list[dict[str, Any]], best_epoch: int | None) -> str:
     return _img(_png(fig), "Training and validation loss per epoch (log scale).")
 
 
+def _part_curves(history: list[dict[str, Any]]) -> str:
+    """The parts of a family's objective per epoch (e.g. kl, l1, jacobian); '' if none."""
+    names = sorted({k for h in history for k in (h.get("train_parts") or {})})
+    if not names:
+        return ""
+    fig = _figure(7, 2.4 * len(names))
+    axes = fig.subplots(len(names), 1, squeeze=False)[:, 0]
+    epochs = [h["epoch"] for h in history]
+    for ax, name in zip(axes, names, strict=True):
+        for split, label in (("train_parts", "training"), ("val_parts", "validation")):
+            pts = [
+                (e, (h.get(split) or {}).get(name))
+                for e, h in zip(epochs, history, strict=True)
+            ]
+            pts = [(e, v) for e, v in pts if v is not None]
+            if pts:
+                ax.plot(*zip(*pts, strict=True), label=label)
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+        _integer_ticks(ax)
+    axes[0].legend(fontsize="small")
+    axes[-1].set_xlabel("epoch")
+    return _img(_png(fig), "The parts of the model family's objective per epoch.")
+
+
+def _samples(S: np.ndarray, shape: tuple[int, int]) -> str:
+    """A grid of rows drawn from a generative model, as images."""
+    h, w = shape
+    cols = 8
+    rows = -(-len(S) // cols)
+    fig = _figure(1.1 * cols * w / h, 1.1 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if i < len(S):
+            ax.imshow(np.clip(S[i], 0, 1).reshape(shape), cmap="gray", vmin=0, vmax=1)
+        else:
+            ax.axis("off")
+    return _img(_png(fig), "Rows drawn from the model (codes from the prior, decoded).")
+
+
 def _dead_curves(history: list[dict[str, Any]]) -> str:
     layers = sorted({k for h in history for k in h.get("dead_fraction", {})})
     if not layers:

@@ -20,7 +20,9 @@ from .figures import (
     _latent_variance,
     _loss_curves,
     _matplotlib,
+    _part_curves,
     _projection,
+    _samples,
 )
 from .tables import _comparison, _diagnostics, _fit_metrics, _summary
 
@@ -91,8 +93,12 @@ def build_report(
         parts += [
             "<h2>Training curves</h2>",
             _loss_curves(history, est.best_epoch_),
+            _part_curves(history),
             _dead_curves(history),
         ]
+    drawn = _drawn_rows(fitted, shape, random_state)
+    if drawn:
+        parts += ["<h2>Generated rows</h2>", drawn]
     if ev is None:
         parts.append(
             '<p class="note">Pass X (and y) to add reconstructions, per-feature '
@@ -131,6 +137,21 @@ def build_report(
         f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n</head>\n"
         f"<body>\n{body}\n</body>\n</html>\n"
     )
+
+
+def _drawn_rows(fitted: Any, shape: tuple[int, int] | None, seed: int) -> str:
+    """A grid of 32 drawn rows when the family is generative and rows are images."""
+    import torch
+
+    if shape is None:
+        return ""
+    generator = torch.Generator(device=fitted.device).manual_seed(seed)
+    try:
+        with torch.inference_mode():
+            S = fitted.family.sample(fitted.module, 32, generator)
+    except NotImplementedError:
+        return ""
+    return _samples(S.float().cpu().numpy(), shape)
 
 
 def write_report(

@@ -49,6 +49,13 @@ def _summary(est: AutoEncoder) -> str:
     rows = [
         ("model family", f"{family.name}: {family.summary}"),
         ("architecture", fitted.architecture()),
+        (
+            "family options",
+            ", ".join(
+                f"{k}={getattr(fitted.config, k)!r}" for k in family.option_names()
+            )
+            or "–",
+        ),
         ("parameters", f"{fitted.n_parameters():,}"),
         ("hidden activation", getattr(fitted.config, "activation", "–")),
         ("loss", est.loss),

@@ -1,0 +1,125 @@
+"""What sparse, denoising and contractive autoencoders share: either base network.
+
+These variants change the objective, not the network, so each one trains on
+top of either base architecture, chosen by the option ``base``:
+``"pca_anchored"`` (the default, as for the plain model: the module starts as
+the PCA of its size) or ``"halving"`` (the founding design). The module is
+exactly the base family's (`AutoEncoderNet` or `PCAAnchoredNet`) built from the
+variant's config, so weights, the dead-unit monitor and activation switches
+behave as they do for the base.
+
+A variant subclasses `PenalizedConfig` (adding its options) and
+`PenalizedFamily` (overriding `objective`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from ..layers import DenseStack, halving_widths
+from ..registry import check_hidden_activation
+from .base import Family, check_undercomplete, check_widths
+from .halving import AutoEncoderNet
+from .pca_anchored import PCAAnchoredNet, correction_widths
+
+BASES = ("pca_anchored", "halving")
+
+
+@dataclass
+class PenalizedConfig:
+    """The options of either base network, and which one (``base``)."""
+
+    n_features: int
+    latent_dim: int = 1000
+    hidden_dims: tuple[int, ...] | None = None  # None: the base's width rule
+    activation: str = "relu"
+    base: str = "pca_anchored"  # the network: "pca_anchored" or "halving"
+    train_pca: bool = True  # pca_anchored base: the PCA maps train (False: frozen)
+    layer_activations: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.n_features = int(self.n_features)
+        self.latent_dim = int(self.latent_dim)
+        check_undercomplete(self.n_features, self.latent_dim)
+        self.hidden_dims = check_widths(self.hidden_dims)
+        check_hidden_activation(self.activation)
+        for act in self.layer_activations.values():
+            check_hidden_activation(act)
+        if self.base not in BASES:
+            raise ValueError(f"base must be one of {list(BASES)}, got {self.base!r}")
+        if not isinstance(self.train_pca, bool):
+            raise ValueError(f"train_pca must be true or false, got {self.train_pca!r}")
+
+    @property
+    def widths(self) -> list[int]:
+        """Encoder widths of the halving base, input to code."""
+        hidden = (
+            list(self.hidden_dims)
+            if self.hidden_dims is not None
+            else halving_widths(self.n_features, self.latent_dim)
+        )
+        return [self.n_features, *hidden, self.latent_dim]
+
+    @property
+    def hidden(self) -> list[int]:
+        """Correction widths of the pca_anchored base."""
+        if self.hidden_dims is not None:
+            return list(self.hidden_dims)
+        return correction_widths(self.n_features, self.latent_dim)
+
+
+def check_nonnegative(name: str, value: Any) -> float:
+    """A finite number >= 0 (not a bool), as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+    v = float(value)
+    if not (v >= 0.0 and v < float("inf")):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return v
+
+
+class PenalizedFamily(Family):
+    """A base network (``config.base``) with the variant's objective."""
+
+    needs_pca: ClassVar[bool] = True  # the pca_anchored base starts from it
+    start_is_candidate: ClassVar[bool] = True  # the PCA start counts, as for its base
+
+    def build(self, config: Any) -> nn.Module:
+        if config.base == "halving":
+            return AutoEncoderNet(config)
+        return PCAAnchoredNet(config)
+
+    def initialize(self, module: Any, pca: Any = None) -> None:
+        if pca is not None and isinstance(module, PCAAnchoredNet):
+            module.set_pca(pca.components, pca.mean)
+
+    def base_family(self, module: Any) -> Family:
+        from ..registry import get_family
+
+        return get_family(module.config.base)
+
+    def architecture(self, module: Any) -> str:
+        return f"{module.config.base} base: " + self.base_family(module).architecture(
+            module
+        )
+
+
+@contextmanager
+def hidden_inputs(stack: DenseStack) -> Iterator[list[torch.Tensor]]:
+    """Collect the inputs (pre-activations) of `stack`'s hidden activations, in order."""
+    seen: list[torch.Tensor] = []
+    handles = [
+        stack[i].register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
+        for i in stack.hidden()
+    ]
+    try:
+        yield seen
+    finally:
+        for h in handles:
+            h.remove()
