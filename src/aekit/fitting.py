@@ -197,7 +197,7 @@ def run_fit(
         )
     result = _result(state, family.name, scaling, feature_names, seed)
     del state
-    if family.start_is_candidate and X_val is not None:
+    if family.test_start and family.start_candidate(config) and X_val is not None:
         t = time.perf_counter()
         result.start_test = start_test(family, config, base, X_train, result, X_val)
         if not result.start_test["trained_kept"]:

@@ -340,7 +340,8 @@ def train(
     device = data.device
     n, bs = len(data), cfg.batch_size
     n_batches = math.ceil(n / bs)
-    if family.start_is_candidate and state.epoch == 0 and state.step == 0:
+    config = getattr(module, "config", None)
+    if family.start_candidate(config) and state.epoch == 0 and state.step == 0:
         start_loss, _, _ = evaluate_loss(
             module, monitor, cfg.loss, cfg.precision, family
         )

@@ -85,6 +85,7 @@ class Family:
     summary: ClassVar[str] = ""
     needs_pca: ClassVar[bool] = False
     start_is_candidate: ClassVar[bool] = False
+    test_start: ClassVar[bool] = False  # see `start_candidate`
 
     # -- configuration ---------------------------------------------------------
 
@@ -148,6 +149,16 @@ class Family:
     def build(self, config: Any) -> nn.Module:
         """A new module for `config`, initialised from torch's global generator."""
         raise NotImplementedError
+
+    def start_candidate(self, config: Any) -> bool:
+        """Does early stopping score the start of a module of `config`?
+
+        ``start_is_candidate`` by default. With ``test_start`` too, the
+        trained model must then beat the start clearly in reconstruction
+        error on the validation rows (`aekit.fitting.start_test`), else the
+        start, rebuilt by `initialize` from the PCA of all rows, is the model.
+        """
+        return self.start_is_candidate
 
     def initialize(self, module: nn.Module, pca: Any = None, rows: Any = None) -> None:
         """Data-dependent initialisation of a fresh fit (not of a resumed one).

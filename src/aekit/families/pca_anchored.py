@@ -41,6 +41,11 @@ BOUND_SHARE = 0.05  # share of training rows exactly at a feature's min/max: a b
 BIG = float(torch.finfo(torch.float32).max)  # "no bound"
 
 
+def check_clip_output(value: Any) -> None:
+    if not (isinstance(value, bool) or value == "auto"):
+        raise ValueError(f"clip_output must be 'auto', true or false, got {value!r}")
+
+
 def correction_widths(n_features: int, latent_dim: int) -> list[int]:
     """Hidden widths of the correction networks: min(512, d/2), then half of it.
 
@@ -76,10 +81,7 @@ class PCAAnchoredConfig:
             check_hidden_activation(act)
         if not isinstance(self.train_pca, bool):
             raise ValueError(f"train_pca must be true or false, got {self.train_pca!r}")
-        if not (isinstance(self.clip_output, bool) or self.clip_output == "auto"):
-            raise ValueError(
-                f"clip_output must be 'auto', true or false, got {self.clip_output!r}"
-            )
+        check_clip_output(self.clip_output)
 
     @property
     def hidden(self) -> list[int]:
@@ -208,6 +210,7 @@ class PCAAnchored(Family):
     )
     needs_pca = True
     start_is_candidate = True
+    test_start = True
 
     def build(self, config: PCAAnchoredConfig) -> nn.Module:
         return PCAAnchoredNet(config)

@@ -26,7 +26,12 @@ from ..layers import DenseStack, halving_widths
 from ..registry import check_hidden_activation
 from .base import Family, check_undercomplete, check_widths
 from .halving import AutoEncoderNet
-from .pca_anchored import PCAAnchoredNet, correction_widths
+from .pca_anchored import (
+    PCA_ANCHORED,
+    PCAAnchoredNet,
+    check_clip_output,
+    correction_widths,
+)
 
 BASES = ("pca_anchored", "halving")
 
@@ -41,6 +46,7 @@ class PenalizedConfig:
     activation: str = "relu"
     base: str = "pca_anchored"  # the network: "pca_anchored" or "halving"
     train_pca: bool = True  # pca_anchored base: the PCA maps train (False: frozen)
+    clip_output: bool | str = "auto"  # pca_anchored base: see PCAAnchoredConfig
     layer_activations: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -55,6 +61,7 @@ class PenalizedConfig:
             raise ValueError(f"base must be one of {list(BASES)}, got {self.base!r}")
         if not isinstance(self.train_pca, bool):
             raise ValueError(f"train_pca must be true or false, got {self.train_pca!r}")
+        check_clip_output(self.clip_output)
 
     @property
     def widths(self) -> list[int]:
@@ -90,14 +97,17 @@ class PenalizedFamily(Family):
     needs_pca: ClassVar[bool] = True  # the pca_anchored base starts from it
     start_is_candidate: ClassVar[bool] = True  # the PCA start counts, as for its base
 
+    def start_candidate(self, config: Any) -> bool:
+        return config.base == "pca_anchored"  # a halving start is random weights
+
     def build(self, config: Any) -> nn.Module:
         if config.base == "halving":
             return AutoEncoderNet(config)
         return PCAAnchoredNet(config)
 
-    def initialize(self, module: Any, pca: Any = None) -> None:
-        if pca is not None and isinstance(module, PCAAnchoredNet):
-            module.set_pca(pca.components, pca.mean)
+    def initialize(self, module: Any, pca: Any = None, rows: Any = None) -> None:
+        if isinstance(module, PCAAnchoredNet):
+            PCA_ANCHORED.initialize(module, pca, rows)
 
     def base_family(self, module: Any) -> Family:
         from ..registry import get_family
