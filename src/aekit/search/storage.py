@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import socket
+import warnings
 from typing import Any
 
 HEARTBEAT_SECONDS = 10  # a running trial writes a heartbeat this often (databases)
@@ -45,14 +46,15 @@ def make_storage(url: str | None) -> Any:
             f"ending in {', '.join(JOURNAL_SUFFIXES)}) nor a database URL such as "
             "sqlite:///study.db or postgresql://user:pass@host/db"
         )
-    return optuna.storages.RDBStorage(
-        url,
-        heartbeat_interval=HEARTBEAT_SECONDS,
-        grace_period=GRACE_SECONDS,
-        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-            max_retry=1
-        ),
-    )
+    with warnings.catch_warnings():  # the heartbeat is "experimental" in Optuna 5
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
+        return optuna.storages.RDBStorage(
+            url,
+            heartbeat_interval=HEARTBEAT_SECONDS,
+            grace_period=GRACE_SECONDS,
+            heartbeat_stale_trial_callback=retry,
+        )
 
 
 def mark_worker(trial: Any) -> None:

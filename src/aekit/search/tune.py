@@ -150,7 +150,7 @@ def tune(
     space: Mapping[str, Any] | None = None,
     random_state: int = 0,
     test_fraction: float = 0.2,
-    pruner: str = "hyperband",
+    pruner: Any = "hyperband",
     fixed: Mapping[str, Any] | None = None,
     refit: bool = True,
     compare_default: bool = True,
@@ -184,7 +184,10 @@ def tune(
     test_fraction : float, default=0.2
         Share of rows held out from the search and scored at the end; 0 skips
         the test.
-    pruner : {"hyperband", "halving", "median", "none"}, default="hyperband"
+    pruner : {"hyperband", "halving", "median", "none"} or optuna pruner, default="hyperband"
+        Hyperband (successive halving over several brackets of minimum
+        resource) is the default: it needs no guess of how many epochs tell a
+        good trial from a bad one; see docs/tune.md.
     fixed : mapping, optional
         Estimator parameters of every trial that the space does not vary
         (e.g. ``{"max_epochs": 50, "device": "cpu"}``); they apply to the
@@ -219,7 +222,7 @@ def tune(
     X = check_array(X, dtype=np.float32)
     if not 0 <= test_fraction < 1:
         raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction!r}")
-    if pruner not in PRUNERS:
+    if isinstance(pruner, str) and pruner not in PRUNERS:
         raise ValueError(f"unknown pruner {pruner!r}; choose from {list(PRUNERS)}")
     space = merge_space(default_space(X.shape[1], latent_dim), space or {})
     fixed = dict(fixed or {})
@@ -350,8 +353,10 @@ def _split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndar
     return np.sort(perm[n_test:]), np.sort(perm[:n_test])
 
 
-def _pruner(optuna: Any, name: str) -> Any:
+def _pruner(optuna: Any, name: Any) -> Any:
     p = optuna.pruners
+    if not isinstance(name, str):
+        return name  # an Optuna pruner
     if name == "hyperband":
         return p.HyperbandPruner(min_resource=1, reduction_factor=3)
     if name == "halving":
