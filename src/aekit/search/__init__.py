@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .tune import PRUNERS, PruningCallback, TuneResult, save_result, tune
+from .run import PRUNERS, PruningCallback, TuneResult, save_result, tune
 
 __all__ = ["PRUNERS", "PruningCallback", "TuneResult", "save_result", "tune"]
