@@ -321,7 +321,9 @@ def tune(
         )
         if compare_default:
             default = AutoEncoder(**{**base, "latent_dim": params["latent_dim"]})
-            default.fit(X_search, evaluate=False)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeadUnitWarning)
+                default.fit(X_search, evaluate=False)
             result.test_mse["default"] = float(
                 default.reconstruction_error(X_test).mean()
             )
