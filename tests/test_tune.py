@@ -119,6 +119,8 @@ def test_space_file_overrides_and_refuses_unknown_names(X, tmp_path):
     assert all(1e-3 <= t.params["lr"] <= 2e-3 for t in r.study.trials)
     with pytest.raises(ValueError, match="unknown search space name"):
         tune(X, latent_dim=3, space={"depht": 2}, verbose=0)
+    with pytest.raises(ValueError, match="a range needs numbers low <= high"):
+        tune(X, latent_dim=3, space={"lr": {"low": 1e-2, "high": 1e-3}}, verbose=0)
     with pytest.raises(ValueError, match="also in the search space"):
         tune(X, latent_dim=3, fixed={"lr": 0.1}, verbose=0)
 
