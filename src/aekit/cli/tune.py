@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..jsonable import jsonable
 from .options import EXIT_OK, HISTORY_FILE, TRAIN_CONFIG_FILE, CommandError
 from .train import _check_model_dir, history_csv
 
@@ -19,6 +18,7 @@ STUDY_REPORT = "study.html"
 
 def _cmd_tune(args: argparse.Namespace) -> int:
     from .. import data
+    from ..jsonable import jsonable
 
     try:
         import optuna
