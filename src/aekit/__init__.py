@@ -34,6 +34,8 @@ _EXPORTS = {
     "evaluate_model": "evaluate",
     "score_table": "evaluate",
     "write_report": "report",
+    "tune": "search",
+    "TuneResult": "search",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -61,6 +63,7 @@ if TYPE_CHECKING:
     from .fitted import FittedModel
     from .registry import get_family, register_family
     from .report import write_report
+    from .search import TuneResult, tune
     from .serialize import load
     from .train import Callback, TrainConfig
 

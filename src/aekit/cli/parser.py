@@ -29,6 +29,7 @@ from .options import (
     _widths,
 )
 from .train import _cmd_train
+from .tune import _cmd_tune
 
 
 class _Parser(argparse.ArgumentParser):
@@ -162,6 +163,12 @@ def _add_use_arguments(p: argparse.ArgumentParser, *, output: bool) -> None:
 # -- the parser ----------------------------------------------------------------
 
 _EXAMPLES = {
+    "tune": """\
+example:
+  aekit tune digits.npy -o best --latent-dim 32 --trials 30 --timeout 1200
+  aekit tune digits.npy -o best --latent-dim 32 --trials 10 \\
+      --storage journal:study.log --study-name digits   # run it in several shells
+""",
     "train": """\
 example:
   aekit train digits.csv -o model --label-column label --latent-dim 16 \\
@@ -230,6 +237,82 @@ example:
 }
 
 
+def _add_tune_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "data", metavar="DATA", help="table: .npy, .npz, .csv, .tsv, .parquet"
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="MODEL_DIR",
+        required=True,
+        help="folder for the best model, study.json and study.html",
+    )
+    g = p.add_argument_group("search")
+    g.add_argument(
+        "--latent-dim", type=int, required=True, metavar="K", help="size of the code"
+    )
+    g.add_argument(
+        "--trials",
+        type=int,
+        default=20,
+        metavar="N",
+        help="trials this process runs (default: 20)",
+    )
+    g.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="start no trial after this many seconds",
+    )
+    g.add_argument(
+        "--storage",
+        metavar="URL",
+        help="journal:PATH (processes of one machine) or a database URL such as "
+        "sqlite:///study.db or postgresql://user:pass@host/db (many machines); "
+        "default: in memory",
+    )
+    g.add_argument(
+        "--study-name", metavar="NAME", help="the study in --storage (default: aekit)"
+    )
+    g.add_argument(
+        "--space", metavar="FILE", help="search space overrides, .json or .yaml"
+    )
+    g.add_argument(
+        "--pruner",
+        choices=["hyperband", "halving", "median", "none"],
+        default="hyperband",
+        help="stops bad trials early (default: hyperband)",
+    )
+    g.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.2,
+        metavar="F",
+        help="share of rows held out from the search and scored at the end "
+        "(default: 0.2)",
+    )
+    g.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the test split and of every trial (default: 0)",
+    )
+    g.add_argument(
+        "--max-epochs",
+        type=int,
+        metavar="N",
+        help="epochs per trial at most (default: the estimator's 'auto' budget)",
+    )
+    g.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    g.add_argument(
+        "--no-default",
+        action="store_true",
+        help="skip fitting the default model for the test comparison",
+    )
+
+
 def build_parser() -> _Parser:
     """The argument parser of the `aekit` command."""
     parser = _Parser(
@@ -280,6 +363,14 @@ def build_parser() -> _Parser:
     _add_data_options(p)
     _add_estimator_options(p)
     _add_checkpoint_options(p)
+
+    p = command(
+        "tune",
+        "search hyperparameters (Optuna) and save the best model with the study",
+        _cmd_tune,
+    )
+    _add_tune_arguments(p)
+    _add_data_options(p)
 
     p = command("encode", "write the latent code of every row", _cmd_encode)
     _add_use_arguments(p, output=True)

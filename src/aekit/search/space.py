@@ -1,0 +1,193 @@
+"""The search space: what a trial may vary, and how it turns into estimator parameters.
+
+A space is a mapping of names to specs. A spec is a scalar (fixed), a list
+(choices), or a mapping ``{low, high, log}`` (a range; ints when both ends are
+ints). Names: ``model``, ``depth``, ``width`` (hidden widths are ``width``
+halving ``depth`` times, the family's rule when depth is 0), ``lr``,
+``batch_size``, ``activation``, ``weight_decay``, ``latent_dim`` (fixed by the
+user unless given here) and ``options`` (``{family: {option: spec}}``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+MAX_SPACE_BYTES = 1 << 20  # a space file is a few lines; refuse anything huge
+NAMES = (
+    "model",
+    "depth",
+    "width",
+    "lr",
+    "batch_size",
+    "activation",
+    "weight_decay",
+    "latent_dim",
+    "options",
+)
+
+
+def default_space(n_features: int, latent_dim: int) -> dict[str, Any]:
+    """The default space for a table of `n_features` columns and a code of `latent_dim`.
+
+    Every registered family, 1 to 3 hidden layers whose first width is 2x the
+    code to min(1024, 2 n_features) on a log scale, Adam's learning rate on a
+    log scale, batch size, activation, weight decay, and each family's boolean
+    options (a family may declare others in a ``search_space`` attribute).
+    """
+    from ..registry import FAMILIES, HIDDEN_ACTIVATIONS, get_family
+
+    get_family("halving")  # loads the built-in families
+    low = max(16, 2 * latent_dim)
+    high = max(low, min(1024, 2 * n_features))
+    options: dict[str, dict[str, Any]] = {}
+    for name in sorted(FAMILIES):
+        opts = family_options(FAMILIES[name])
+        if opts:
+            options[name] = opts
+    return {
+        "model": sorted(FAMILIES),
+        "depth": {"low": 1, "high": 3},
+        "width": {"low": low, "high": high, "log": True},
+        "lr": {"low": 1e-4, "high": 1e-2, "log": True},
+        "batch_size": [32, 64, 128, 256],
+        "activation": sorted(HIDDEN_ACTIVATIONS),
+        "weight_decay": [0.0, 1e-6, 1e-5, 1e-4],
+        "options": options,
+    }
+
+
+def family_options(family: Any) -> dict[str, Any]:
+    """The family's searchable options: its ``search_space``, else its bool options."""
+    import dataclasses
+
+    declared = getattr(family, "search_space", None)
+    if isinstance(declared, Mapping):
+        return dict(declared)
+    defaults = {
+        f.name: f.default for f in dataclasses.fields(family.config_class) if f.init
+    }
+    return {
+        k: [defaults[k], not defaults[k]]
+        for k in family.option_names()
+        if isinstance(defaults.get(k), bool)
+    }
+
+
+def read_space(path: str | Path) -> dict[str, Any]:
+    """A space from a .json or .yaml file (YAML needs ``pip install aekit[yaml]``)."""
+    p = Path(path)
+    if p.stat().st_size > MAX_SPACE_BYTES:
+        raise ValueError(f"{p}: a search space file is at most {MAX_SPACE_BYTES} bytes")
+    text = p.read_text(encoding="utf-8")
+    if p.suffix.lower() in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError:
+            raise ImportError(
+                f"{p}: reading YAML needs PyYAML: pip install aekit[yaml]"
+            ) from None
+        try:
+            space = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise ValueError(f"{p}: not valid YAML: {e}") from None
+    else:
+        try:
+            space = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{p}: not valid JSON: {e}") from None
+    if not isinstance(space, Mapping):
+        raise ValueError(f"{p}: a search space is a mapping of names to specs")
+    return dict(space)
+
+
+def merge_space(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` with the names of `override` replaced (options per family)."""
+    unknown = sorted(set(override) - set(NAMES))
+    if unknown:
+        raise ValueError(
+            f"unknown search space name(s) {unknown}; choose from {list(NAMES)}"
+        )
+    space = dict(base)
+    for k, v in override.items():
+        if k == "options" and isinstance(v, Mapping):
+            space["options"] = {**space.get("options", {}), **v}
+        else:
+            space[k] = v
+    for k, v in space.items():
+        if k != "options":
+            check_spec(k, v)
+    return space
+
+
+def check_spec(name: str, spec: Any) -> None:
+    """Refuse a spec that is neither a scalar, a non-empty list nor a range."""
+    if isinstance(spec, Mapping):
+        low, high = spec.get("low"), spec.get("high")
+        if not (_number(low) and _number(high)) or float(low) > float(high):  # type: ignore[arg-type]
+            raise ValueError(
+                f"search space {name!r}: a range needs numbers low <= high, "
+                f"got {dict(spec)}"
+            )
+        if spec.get("log") and float(low) <= 0:  # type: ignore[arg-type]
+            raise ValueError(f"search space {name!r}: a log range needs low > 0")
+    elif isinstance(spec, list) and not spec:
+        raise ValueError(f"search space {name!r}: an empty list of choices")
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def suggest(trial: Any, name: str, spec: Any) -> Any:
+    """The trial's value for `spec` under `name`."""
+    if isinstance(spec, Mapping):
+        low, high, log = spec["low"], spec["high"], bool(spec.get("log", False))
+        if isinstance(low, int) and isinstance(high, int):
+            return trial.suggest_int(name, low, high, log=log)
+        return trial.suggest_float(name, float(low), float(high), log=log)
+    if isinstance(spec, list):
+        return trial.suggest_categorical(name, spec)
+    return spec
+
+
+def widths(width: int, depth: int, latent_dim: int) -> tuple[int, ...] | None:
+    """`depth` widths from `width`, halving, none below the code; None at depth 0."""
+    if depth <= 0:
+        return None
+    return tuple(max(latent_dim, int(width) >> i) for i in range(int(depth)))
+
+
+def sample_params(
+    trial: Any, space: Mapping[str, Any], latent_dim: int
+) -> dict[str, Any]:
+    """Estimator parameters for one trial drawn from `space`."""
+    from ..registry import get_family
+
+    latent = int(suggest(trial, "latent_dim", space.get("latent_dim", latent_dim)))
+    model = suggest(trial, "model", space.get("model", "pca_anchored"))
+    family = get_family(model)
+    depth = int(suggest(trial, "depth", space.get("depth", 0)))
+    params: dict[str, Any] = {"latent_dim": latent, "model": model}
+    if depth > 0:
+        width = int(suggest(trial, "width", space.get("width", 2 * latent)))
+        params["hidden_dims"] = widths(width, depth, latent)
+    for name in ("lr", "batch_size", "activation", "weight_decay"):
+        if name in space:
+            params[name] = suggest(trial, name, space[name])
+    opts = (space.get("options") or {}).get(model) or {}
+    known = set(family.option_names())
+    unknown = sorted(set(opts) - known)
+    if unknown:
+        raise ValueError(
+            f"search space options of {model!r}: unknown {unknown}; "
+            f"the family's options are {sorted(known)}"
+        )
+    if opts:
+        params["model_options"] = {
+            k: suggest(trial, f"{model}.{k}", v) for k, v in opts.items()
+        }
+    return params
