@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
+from . import distributed
 from .errors import DivergenceError
 from .fitted import FittedModel
 from .memory import check_training_memory
@@ -109,12 +110,14 @@ def run_fit(
         options=params["model_options"],
     )
     device = resolve_device(params["device"])
+    # under torchrun: join the ranks (cuda -> cuda:LOCAL_RANK); alone, no-op
+    world, device = distributed.setup(device)
     check_training_memory(family, config, device)  # before any allocation
     json_params = {k: to_json(k, v) for k, v in params.items()}
     saver = resumed = fingerprint = None
     if checkpoint_dir is not None or resume_from is not None:
         fingerprint = ck.data_fingerprint(X)
-    if checkpoint_dir is not None:
+    if checkpoint_dir is not None and world.is_main:  # rank 0 alone writes
         saver = ck.CheckpointCallback(checkpoint_dir, checkpoint_every, keep_last)
     if resume_from is not None:
         resumed = ck.load_checkpoint(resume_from)
@@ -122,6 +125,7 @@ def run_fit(
     else:
         rng = check_random_state(params["random_state"])
         seed = int(rng.randint(np.iinfo(np.int32).max))
+        seed = distributed.broadcast_int(seed, world)  # one permutation for all ranks
     scaling: MinMaxScaling | None = None
     if resumed is not None and params["scale"]:
         scaling = ck.stored_scaling(resumed, n_features)
