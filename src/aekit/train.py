@@ -287,7 +287,10 @@ def evaluate_loss(
 
 
 def _apply_dead_policy(
-    state: TrainState, dead: dict[str, float], cfg: TrainConfig
+    state: TrainState,
+    dead: dict[str, float],
+    cfg: TrainConfig,
+    world: distributed.World | None = None,
 ) -> list[str]:
     """Act on ReLU layers past the threshold; return the layers switched."""
     if cfg.dead_units == "ignore":
@@ -303,6 +306,8 @@ def _apply_dead_policy(
             switched.append(name)
         elif name not in state.warned_layers:
             state.warned_layers.append(name)
+            if world is not None and not world.is_main:
+                continue  # rank 0 says it for all
             warnings.warn(
                 f"{frac:.0%} of the ReLU units in hidden layer {name} output zero for "
                 f"every validation row (threshold {cfg.dead_unit_threshold:.0%}); "
@@ -436,7 +441,7 @@ def train(
             _keep_best(state)
         else:
             state.bad_epochs += 1
-        switched = _apply_dead_policy(state, dead, cfg)
+        switched = _apply_dead_policy(state, dead, cfg, world)
         record: dict[str, Any] = {
             "epoch": state.epoch,
             "train_loss": state.loss_sum / n,
