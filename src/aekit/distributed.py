@@ -86,9 +86,7 @@ def setup(device: torch.device) -> tuple[World, torch.device]:
     if not dist.is_initialized():
         backend = "nccl" if device.type == "cuda" else "gloo"
         seconds = float(os.environ.get(TIMEOUT_ENV, "1800"))
-        dist.init_process_group(
-            backend, timeout=datetime.timedelta(seconds=seconds)
-        )
+        dist.init_process_group(backend, timeout=datetime.timedelta(seconds=seconds))
         atexit.register(shutdown)
     return world(), device
 

@@ -318,9 +318,7 @@ def _apply_dead_policy(
     return switched
 
 
-def _progress(
-    cfg: TrainConfig, state: TrainState, world: distributed.World
-) -> Any:
+def _progress(cfg: TrainConfig, state: TrainState, world: distributed.World) -> Any:
     from tqdm.auto import tqdm
 
     show = cfg.verbose >= 1 and sys.stderr.isatty() and world.is_main
@@ -418,9 +416,7 @@ def train(
             for cb in callbacks:
                 cb.on_batch_end(state)
             if world.enabled:  # a stop on one rank stops all at the same step
-                state.stop_requested = distributed.any_rank(
-                    state.stop_requested, world
-                )
+                state.stop_requested = distributed.any_rank(state.stop_requested, world)
             if state.stop_requested:
                 break
         if state.step < n_batches:  # stopped mid-epoch
