@@ -195,3 +195,36 @@ def test_kill_9_of_two_ranks_then_resume_ends_with_the_same_weights(tmp_path):
     assert a.keys() == b.keys()
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])  # bitwise
+
+
+@pytest.mark.slow
+def test_encode_and_score_under_torchrun_write_one_part_per_rank(tmp_path):
+    import pyarrow.parquet as pq
+
+    from aekit import AutoEncoder
+
+    X = np.random.default_rng(5).random((1001, 6)).astype(np.float32)
+    data, model = tmp_path / "t.npy", tmp_path / "m"
+    np.save(data, X)
+    ae = AutoEncoder(latent_dim=2, max_epochs=2, verbose=0, random_state=0).fit(X)
+    ae.save(model)
+    for cmd in ("encode", "score"):
+        out = tmp_path / cmd
+        run = _torchrun("--nproc-per-node", "2", "-m", "aekit", cmd, str(model))
+        subprocess.run(
+            [*run, str(data), "-o", str(out)], env=_env(), check=True,
+            timeout=TIMEOUT, capture_output=True,
+        )  # fmt: skip
+        manifest = json.loads((out / "_manifest.json").read_text())
+        assert manifest["rows"] == 1001
+        assert [(p["first_row"], p["rows"]) for p in manifest["parts"]] == [
+            (0, 501),
+            (501, 500),
+        ]
+        table = pq.read_table(out)  # one process reads the folder: every row once
+        assert table.num_rows == 1001
+        if cmd == "encode":
+            Z = np.column_stack([table[c].to_numpy() for c in table.column_names])
+            np.testing.assert_array_equal(Z, ae.transform(X))
+        else:
+            assert table["row"].to_numpy().tolist() == list(range(1001))
