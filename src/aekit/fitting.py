@@ -22,7 +22,15 @@ from .errors import DivergenceError
 from .fitted import FittedModel
 from .memory import check_training_memory
 from .params import to_json
-from .prepare import ScaledRows, as_tensor, fit_scaling, resolve_device, split_rows
+from .prepare import (
+    SHUFFLE_BLOCK_ROWS,
+    ScaledRows,
+    as_tensor,
+    fit_scaling,
+    is_mapped,
+    resolve_device,
+    split_rows,
+)
 from .registry import get_family
 from .scaling import MinMaxScaling, check_unit_range
 from .train import (
@@ -139,6 +147,8 @@ def run_fit(
     X_all = as_tensor(np.ascontiguousarray(X), device)
     train_idx, val_idx = split_rows(len(X), params["validation_fraction"], seed)
     X_train = ScaledRows(X_all, as_tensor(train_idx, device), scaling)
+    if is_mapped(X) and device.type == "cpu":  # on disk: shuffle by blocks
+        X_train.block_rows = SHUFFLE_BLOCK_ROWS
     X_val = None
     if len(val_idx):
         X_val = ScaledRows(X_all, as_tensor(val_idx, device), scaling)

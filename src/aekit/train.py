@@ -389,7 +389,7 @@ def train(
         else:  # resuming mid-epoch: replay the epoch's permutation
             assert state.epoch_rng_state is not None
             state.generator.set_state(state.epoch_rng_state)
-        perm = torch.randperm(n, generator=state.generator).to(device)
+        perm = data.order(state.generator).to(device)
         for b in range(state.step, n_batches):
             # this rank's share of the global batch (all of it alone)
             here, weight = distributed.local_batch(perm[b * bs : (b + 1) * bs], world)
