@@ -110,6 +110,44 @@ def _assert_same_curve(got: dict, ref: dict, world: int) -> None:
         np.testing.assert_allclose(got["weights"][k], v, rtol=RTOL, atol=1e-6)
 
 
+def _forked_rank(rank: int, port: int, out: str) -> None:
+    code = 1
+    try:
+        os.environ.update(
+            RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank),
+            MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), AEKIT_DIST_TIMEOUT="60",
+        )  # fmt: skip
+        sys.path.insert(0, str(HERE))
+        from dist_worker import fit_and_record
+
+        fit_and_record(out)
+        code = 0
+    finally:
+        os._exit(code)  # no pytest teardown in the child
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="forks the test process")
+def test_two_forked_gloo_ranks_give_the_one_process_loss_curve(tmp_path):
+    # the fast twin of the torchrun test below: two ranks forked from this
+    # process (no interpreter start-up), torchrun's variables set by hand
+    import multiprocessing
+
+    ref = _one_process()
+    out = tmp_path / "forked.json"
+    ctx = multiprocessing.get_context("fork")
+    port = _free_port()
+    ranks = [ctx.Process(target=_forked_rank, args=(r, port, str(out))) for r in (0, 1)]
+    for p in ranks:
+        p.start()
+    for p in ranks:
+        p.join(120)
+    for p in ranks:
+        if p.exitcode is None:
+            p.kill()
+    assert [p.exitcode for p in ranks] == [0, 0]
+    _assert_same_curve(json.loads(out.read_text()), ref, 2)
+
+
 @pytest.mark.slow
 def test_two_gloo_ranks_give_the_one_process_loss_curve(tmp_path):
     out = tmp_path / "two.json"
