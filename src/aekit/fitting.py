@@ -19,11 +19,20 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
+from . import distributed
 from .errors import DivergenceError
 from .fitted import FittedModel
 from .memory import check_training_memory
 from .params import to_json
-from .prepare import ScaledRows, as_tensor, fit_scaling, resolve_device, split_rows
+from .prepare import (
+    SHUFFLE_BLOCK_ROWS,
+    ScaledRows,
+    as_tensor,
+    fit_scaling,
+    is_mapped,
+    resolve_device,
+    split_rows,
+)
 from .registry import get_family
 from .scaling import MinMaxScaling, check_unit_range
 from .train import (
@@ -112,12 +121,14 @@ def run_fit(
         options=params["model_options"],
     )
     device = resolve_device(params["device"])
+    # under torchrun: join the ranks (cuda -> cuda:LOCAL_RANK); alone, no-op
+    world, device = distributed.setup(device)
     check_training_memory(family, config, device)  # before any allocation
     json_params = {k: to_json(k, v) for k, v in params.items()}
     saver = resumed = fingerprint = None
     if checkpoint_dir is not None or resume_from is not None:
         fingerprint = ck.data_fingerprint(X)
-    if checkpoint_dir is not None:
+    if checkpoint_dir is not None and world.is_main:  # rank 0 alone writes
         saver = ck.CheckpointCallback(checkpoint_dir, checkpoint_every, keep_last)
     if resume_from is not None:
         resumed = ck.load_checkpoint(resume_from)
@@ -125,6 +136,7 @@ def run_fit(
     else:
         rng = check_random_state(params["random_state"])
         seed = int(rng.randint(np.iinfo(np.int32).max))
+        seed = distributed.broadcast_int(seed, world)  # one permutation for all ranks
     scaling: MinMaxScaling | None = None
     if resumed is not None and params["scale"]:
         scaling = ck.stored_scaling(resumed, n_features)
@@ -138,6 +150,8 @@ def run_fit(
     X_all = as_tensor(np.ascontiguousarray(X), device)
     train_idx, val_idx = split_rows(len(X), params["validation_fraction"], seed)
     X_train = ScaledRows(X_all, as_tensor(train_idx, device), scaling)
+    if is_mapped(X) and device.type == "cpu":  # on disk: shuffle by blocks
+        X_train.block_rows = SHUFFLE_BLOCK_ROWS
     X_val = None
     if len(val_idx):
         X_val = ScaledRows(X_all, as_tensor(val_idx, device), scaling)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -68,6 +69,45 @@ def fit_scaling(X: np.ndarray) -> MinMaxScaling:
     return scaling
 
 
+SHUFFLE_BLOCK_ROWS = 4096  # rows per block of the block shuffle
+SHUFFLE_BUFFER_BLOCKS = 64  # blocks mixed at a time
+
+
+def block_order(
+    n: int, block: int, buffer: int, generator: torch.Generator
+) -> torch.Tensor:
+    """range(n) shuffled by blocks: blocks in random order, `buffer` at a time mixed.
+
+    >>> g = torch.Generator().manual_seed(0)
+    >>> o = block_order(10, 2, 2, g)
+    >>> sorted(o.tolist()) == list(range(10))
+    True
+    """
+    blocks = torch.randperm(math.ceil(n / block), generator=generator)
+    out = []
+    for w in range(0, len(blocks), buffer):
+        rows = torch.cat(
+            [
+                torch.arange(b * block, min((b + 1) * block, n))
+                for b in blocks[w : w + buffer].tolist()
+            ]
+        )
+        out.append(rows[torch.randperm(len(rows), generator=generator)])
+    return torch.cat(out)
+
+
+def is_mapped(A: np.ndarray) -> bool:
+    """Whether A's memory is a memory-mapped file (np.load(mmap_mode=...))."""
+    import mmap
+
+    base: Any = A
+    while base is not None:
+        if isinstance(base, (np.memmap, mmap.mmap)):
+            return True
+        base = getattr(base, "base", None)
+    return False
+
+
 class ScaledRows:
     """Rows of a float32 table as the network sees them, scaled a batch at a time.
 
@@ -89,8 +129,27 @@ class ScaledRows:
             self.lo = torch.from_numpy(scaling.data_min).to(X.device)
             self.divisor = torch.from_numpy(scaling.divisor).to(X.device)
 
+    # rows of a block and blocks of the shuffle buffer of `order`; None: a
+    # plain permutation (set for a memory-mapped table, see `is_mapped`)
+    block_rows: int | None = None
+    buffer_blocks: int = SHUFFLE_BUFFER_BLOCKS
+
     def __len__(self) -> int:
         return len(self.X) if self.rows is None else len(self.rows)
+
+    def order(self, generator: torch.Generator) -> torch.Tensor:
+        """An epoch's order of the positions: every one once, drawn from `generator`.
+
+        A plain permutation, or with `block_rows`, a block shuffle: the blocks
+        of consecutive positions in a random order, a buffer of
+        `buffer_blocks` of them at a time, its rows permuted. Reads then go
+        to a few runs of consecutive rows at a time, which a table on disk
+        serves far faster than rows scattered over all of it.
+        """
+        n = len(self)
+        if self.block_rows is None or n <= self.block_rows * self.buffer_blocks:
+            return torch.randperm(n, generator=generator)
+        return block_order(n, self.block_rows, self.buffer_blocks, generator)
 
     @property
     def device(self) -> torch.device:

@@ -17,9 +17,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
+from . import distributed
 from .allocator import tune_for_training
 from .errors import DeadUnitWarning, DivergenceError
 from .families.base import Family
@@ -242,14 +244,22 @@ def evaluate_loss(
     loss: str = "mse",
     precision: str = "fp32",
     family: Family | None = None,
+    world: distributed.World | None = None,
 ) -> tuple[float, dict[str, float], dict[str, float]]:
     """Mean objective over the rows of X, its parts, and the dead share per layer.
 
     The module is in eval mode and the objective draws no noise. A unit is dead
     when its pre-activation is <= 0 for every row: a ReLU then outputs zero for
-    all of them and passes no gradient.
+    all of them and passes no gradient. With a `world` of several ranks (every
+    rank must call it), each evaluates its share of the rows and the sums and
+    the units seen alive are reduced over the ranks.
     """
-    rows = _as_rows(X)
+    full = _as_rows(X)
+    w = world if world is not None else distributed.World()
+    rows = full
+    if w.enabled:
+        start, count = distributed.share(len(full), w)
+        rows = full.subset(np.arange(start, start + count))
     family = family if family is not None else Family()
     was_training = module.training
     module.eval()
@@ -261,13 +271,25 @@ def evaluate_loss(
             for k, v in named.items():
                 parts[k] = parts.get(k, 0.0) + v.item() * len(xb)
     module.train(was_training)
-    n = max(len(rows), 1)
+    if w.enabled:  # the same layers on every rank, seen or not
+        for name, stack, i in hidden_layers(module):
+            if name not in alive:
+                width = getattr(stack[i - 1], "out_features", None) if i else None
+                alive[name] = torch.zeros(width or 0, dtype=torch.bool)
+        keys = sorted(parts)
+        sums = distributed.all_sum([total, *(parts[k] for k in keys)], w)
+        total, parts = sums[0], dict(zip(keys, sums[1:], strict=True))
+        alive = distributed.all_or(alive, w)
+    n = max(len(full), 1)
     dead = {name: 1.0 - a.float().mean().item() for name, a in alive.items()}
     return total / n, {k: v / n for k, v in parts.items()}, dead
 
 
 def _apply_dead_policy(
-    state: TrainState, dead: dict[str, float], cfg: TrainConfig
+    state: TrainState,
+    dead: dict[str, float],
+    cfg: TrainConfig,
+    world: distributed.World | None = None,
 ) -> list[str]:
     """Act on ReLU layers past the threshold; return the layers switched."""
     if cfg.dead_units == "ignore":
@@ -283,6 +305,8 @@ def _apply_dead_policy(
             switched.append(name)
         elif name not in state.warned_layers:
             state.warned_layers.append(name)
+            if world is not None and not world.is_main:
+                continue  # rank 0 says it for all
             warnings.warn(
                 f"{frac:.0%} of the ReLU units in hidden layer {name} output zero for "
                 f"every validation row (threshold {cfg.dead_unit_threshold:.0%}); "
@@ -293,10 +317,10 @@ def _apply_dead_policy(
     return switched
 
 
-def _progress(cfg: TrainConfig, state: TrainState) -> Any:
+def _progress(cfg: TrainConfig, state: TrainState, world: distributed.World) -> Any:
     from tqdm.auto import tqdm
 
-    show = cfg.verbose >= 1 and sys.stderr.isatty()
+    show = cfg.verbose >= 1 and sys.stderr.isatty() and world.is_main
     return tqdm(
         total=cfg.max_epochs,
         initial=state.epoch,
@@ -330,6 +354,7 @@ def train(
     """
     tune_for_training()  # reuse freed memory: no page faults on every step's buffers
     family = family if family is not None else Family()
+    world = distributed.world()  # rank 0 of 1 unless launched by torchrun
     if state is None:
         state = new_state(module, cfg, seed)
     if state.noise is None:
@@ -343,12 +368,13 @@ def train(
     config = getattr(module, "config", None)
     if family.start_candidate(config) and state.epoch == 0 and state.step == 0:
         start_loss, _, _ = evaluate_loss(
-            module, monitor, cfg.loss, cfg.precision, family
+            module, monitor, cfg.loss, cfg.precision, family, world
         )
         if math.isfinite(start_loss) and state.best_weights is None:
             state.best_loss, state.best_epoch = start_loss, 0
             _keep_best(state)
-    bar = _progress(cfg, state)
+    bar = _progress(cfg, state, world)
+    objective = distributed.objective(module, family, cfg.loss, world)
     for cb in callbacks:
         cb.on_train_begin(state)
     module.train()
@@ -363,27 +389,34 @@ def train(
         else:  # resuming mid-epoch: replay the epoch's permutation
             assert state.epoch_rng_state is not None
             state.generator.set_state(state.epoch_rng_state)
-        perm = torch.randperm(n, generator=state.generator).to(device)
+        perm = data.order(state.generator).to(device)
         for b in range(state.step, n_batches):
-            xb = data.take(perm[b * bs : (b + 1) * bs])  # (batch, n_features)
+            # this rank's share of the global batch (all of it alone)
+            here, weight = distributed.local_batch(perm[b * bs : (b + 1) * bs], world)
+            xb = data.take(here)  # (batch, n_features)
             with _autocast(device, cfg.precision):
-                loss, parts = family.objective(
-                    module, xb, loss=cfg.loss, rng=state.noise
-                )
-            value = loss.item()
-            if not math.isfinite(value):
+                loss, parts = objective(xb, state.noise)
+            rows = len(xb) if weight else 0
+            keys = list(parts)
+            sums = [loss.item() * rows, *(parts[k].item() * rows for k in keys)]
+            sums = distributed.all_sum(sums, world)  # the batch's, over all ranks
+            global_rows = min(bs, n - b * bs)
+            if not math.isfinite(sums[0]):
+                value = sums[0] / global_rows
                 raise DivergenceError(divergence_message(value, state.epoch, b, cfg))
             state.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss * weight if world.enabled else loss).backward()
             state.optimizer.step()
-            state.loss_sum += value * len(xb)
-            for k, v in parts.items():
-                state.part_sums[k] = state.part_sums.get(k, 0.0) + v.item() * len(xb)
+            state.loss_sum += sums[0]
+            for k, v in zip(keys, sums[1:], strict=True):
+                state.part_sums[k] = state.part_sums.get(k, 0.0) + v
             state.step = b + 1
             if state.step % FLUSH_EVERY == 0:
                 flush_subnormal_moments(state.optimizer)
             for cb in callbacks:
                 cb.on_batch_end(state)
+            if world.enabled:  # a stop on one rank stops all at the same step
+                state.stop_requested = distributed.any_rank(state.stop_requested, world)
             if state.stop_requested:
                 break
         if state.step < n_batches:  # stopped mid-epoch
@@ -391,8 +424,9 @@ def train(
         state.step = 0
         state.epoch += 1
         flush_subnormal_moments(state.optimizer)
+        distributed.sync_generator(state.noise, world)  # ranks' shares may differ
         val_loss, val_parts, dead = evaluate_loss(
-            module, monitor, cfg.loss, cfg.precision, family
+            module, monitor, cfg.loss, cfg.precision, family, world
         )
         if val_loss < state.best_loss:
             state.best_loss, state.best_epoch, state.bad_epochs = (
@@ -403,7 +437,7 @@ def train(
             _keep_best(state)
         else:
             state.bad_epochs += 1
-        switched = _apply_dead_policy(state, dead, cfg)
+        switched = _apply_dead_policy(state, dead, cfg, world)
         record: dict[str, Any] = {
             "epoch": state.epoch,
             "train_loss": state.loss_sum / n,
@@ -416,7 +450,7 @@ def train(
             record["train_parts"] = {k: v / n for k, v in state.part_sums.items()}
             record["val_parts"] = val_parts if held_out else None
         state.history.append(record)
-        if cfg.verbose >= 2:
+        if cfg.verbose >= 2 and world.is_main:
             print(_epoch_line(state.history[-1], cfg.max_epochs), file=sys.stderr)
         bar.set_postfix(loss=f"{val_loss:.4g}", refresh=False)
         bar.update(1)

@@ -46,6 +46,10 @@ def _features(
 
 def _cmd_encode(args: argparse.Namespace) -> int:
     from .. import data
+    from .parts import in_parts, write_parts
+
+    if in_parts():  # under torchrun: one Parquet part per rank
+        return write_parts(args, "codes", _code_columns, carry=True)
 
     data.check_output(
         args.output, carried=bool(args.carry_columns), inputs=(args.data, args.model)
@@ -58,6 +62,14 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     )
     print(f"wrote {Z.shape[0]} codes of {Z.shape[1]} dimensions to {args.output}")
     return EXIT_OK
+
+
+def _code_columns(
+    est: AutoEncoder, features: Features, first_row: int
+) -> dict[str, np.ndarray]:
+    Z = est.transform(features.X)
+    names = list(est.get_feature_names_out())
+    return {**features.carried, **{n: Z[:, i] for i, n in enumerate(names)}}
 
 
 def _cmd_reconstruct(args: argparse.Namespace) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .commands import _features, _labels, _load
 from .options import EXIT_OK, CommandError
@@ -13,13 +13,19 @@ from .options import EXIT_OK, CommandError
 if TYPE_CHECKING:
     import numpy as np
 
+    from ..data import Features
+    from ..estimator import AutoEncoder
+
 
 def _cmd_score(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .. import data
     from ..evaluate import score_table
+    from .parts import in_parts, write_parts
 
+    if in_parts():  # under torchrun: one Parquet part per rank
+        return write_parts(args, "scores", _score_columns(args), carry=True)
     out = data.check_output(
         args.output, carried=bool(args.carry_columns), inputs=(args.data, args.model)
     )
@@ -44,6 +50,28 @@ def _cmd_score(args: argparse.Namespace) -> int:
         f"the threshold {threshold:.5g} stored with the model"
     )
     return EXIT_OK
+
+
+def _score_columns(args: argparse.Namespace) -> Any:
+    """Scores of one rank's rows, `row` counted from the table's first row."""
+
+    def columns(
+        est: AutoEncoder, features: Features, first_row: int
+    ) -> dict[str, np.ndarray]:
+        from ..evaluate import score_table
+
+        scores = score_table(
+            est, features.X, per_feature=args.per_feature, feature_names=features.names
+        )
+        scores["row"] = scores["row"] + first_row
+        clash = sorted(set(features.carried) & set(scores))
+        if clash:
+            raise CommandError(
+                f"--carry-columns {clash[0]!r} has the name of a score column"
+            )
+        return {**features.carried, **scores}
+
+    return columns
 
 
 def _write_scores(

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .. import data
+    from .. import data, distributed
     from ..errors import DivergenceError
 
     options = resolve_train_options(args)
@@ -51,6 +51,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         seconds = _fit(est, features, _train_callbacks(args), **fit_kwargs)
     except DivergenceError as e:
         raise _diverged(e, args, ckpt.get("checkpoint_dir"), est.lr) from None
+    if not distributed.world().is_main:  # under torchrun, rank 0 alone writes
+        return EXIT_OK
     _save_model(est, out, options, args)
     if est.verbose:
         print(_train_summary(est, out, seconds))

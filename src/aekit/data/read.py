@@ -104,8 +104,9 @@ def _load_array(p: Path, key: str | None) -> np.ndarray:
         if magic == b"\x93NUMPY":
             with open(p, "rb") as f:
                 _check_npy(f, os.fstat(f.fileno()).st_size, str(p))
-                f.seek(0)
-                return np.asarray(np.lib.format.read_array(f, allow_pickle=False))
+            # a memory map: the rows stay in the page cache, not in the process's
+            # own memory, so a table larger than memory can be trained on
+            return np.asarray(np.load(p, mmap_mode="r", allow_pickle=False))
         with zipfile.ZipFile(p) as z:
             return _read_npz_member(p, z, key)
     except DataError:

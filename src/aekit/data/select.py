@@ -135,10 +135,11 @@ def _feature_matrix(table: Table, chosen: list[int]) -> np.ndarray:
         X = np.empty((table.n_rows, len(chosen)), dtype=np.float64)
         for out, j in enumerate(chosen):
             X[:, out] = _numeric(table, j)
-    bad = ~np.isfinite(X)
-    if bad.any():
+    first = _first_nonfinite_block(X)
+    if first is not None:
+        bad = ~np.isfinite(X[first:])
         out = int(np.argmax(bad.any(axis=0)))
-        row = int(np.argmax(bad[:, out]))
+        row = first + int(np.argmax(bad[:, out]))
         more = int(bad.sum()) - 1
         others = (
             f" (and {more} more non-finite value{'s' * (more > 1)})" if more else ""
@@ -150,6 +151,8 @@ def _feature_matrix(table: Table, chosen: list[int]) -> np.ndarray:
         )
     with np.errstate(over="ignore"):
         X32 = X.astype(np.float32, copy=False)
+    if X32 is X:  # float32 already, checked finite above
+        return X32
     big = ~np.isfinite(X32)
     if big.any():
         out = int(np.argmax(big.any(axis=0)))
@@ -159,6 +162,22 @@ def _feature_matrix(table: Table, chosen: list[int]) -> np.ndarray:
             f"{table.where(row)}, beyond float32's range (about 3.4e38); rescale it"
         )
     return X32
+
+
+CHECK_ROWS_VALUES = 2**22  # values checked at once: a mask of at most 4 MB
+
+
+def _first_nonfinite_block(X: np.ndarray) -> int | None:
+    """First row of the first block of X holding a NaN or inf; None if all finite.
+
+    A block at a time, so that a memory-mapped table is checked without a mask
+    of its full size.
+    """
+    step = max(1, CHECK_ROWS_VALUES // max(1, X.shape[1]))
+    for i in range(0, X.shape[0], step):
+        if not np.isfinite(X[i : i + step]).all():
+            return i
+    return None
 
 
 def _numeric(table: Table, j: int) -> np.ndarray:
