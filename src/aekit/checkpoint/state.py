@@ -149,6 +149,17 @@ class Checkpoint:
             raise ModelFormatError(
                 f"checkpoint {self.path} does not fit the model being resumed: {e}"
             ) from None
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                st = optimizer.state.get(p, {})
+                if st and not all(
+                    isinstance(st.get(k), torch.Tensor) and st[k].shape == p.shape
+                    for k in ("exp_avg", "exp_avg_sq")
+                ):
+                    raise ModelFormatError(
+                        f"checkpoint {self.path} is corrupted: the optimizer state of a "
+                        f"parameter of shape {tuple(p.shape)} is incomplete"
+                    )
         best = None
         if self.best_weights is not None:
             best = {k: v.to(device) for k, v in self.best_weights.items()}
