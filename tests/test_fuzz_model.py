@@ -273,6 +273,11 @@ def m_config_type(b: dict[str, Any], rng: random.Random) -> Variant:
     except ValueError:
         text = b'{"format": "aekit-model"}'
     expect = "error" if path[0] in STRICT else "either"
+    if path[:1] == ("architecture",) and path[1:2] in (
+        ("train_pca",),
+        ("clip_output",),
+    ):
+        expect = "either"  # valid either way: how the model trains, or clips
     if value == _get_path(_cfg(b), path):
         expect = "either"  # unchanged after all
     return Variant(f"config {path}={value!r:.40}", expect, text, b["weights"])
