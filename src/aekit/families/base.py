@@ -67,6 +67,23 @@ def check_widths(hidden_dims: Any) -> tuple[int, ...] | None:
     return dims
 
 
+def check_common(config: Any) -> None:
+    """Check and normalise the fields every family config has, in place.
+
+    n_features and latent_dim (an undercomplete code), hidden_dims, activation
+    and the per-layer activation overrides.
+    """
+    from ..registry import check_hidden_activation
+
+    config.n_features = int(config.n_features)
+    config.latent_dim = int(config.latent_dim)
+    check_undercomplete(config.n_features, config.latent_dim)
+    config.hidden_dims = check_widths(config.hidden_dims)
+    check_hidden_activation(config.activation)
+    for act in config.layer_activations.values():
+        check_hidden_activation(act)
+
+
 class Family:
     """Base class of a model family; subclass it and register an instance.
 

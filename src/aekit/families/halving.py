@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 from ..layers import DenseStack, halving_widths, n_parameters, stack_overrides
-from ..registry import check_hidden_activation, register_family
-from .base import Family, check_undercomplete, check_widths
+from ..registry import register_family
+from .base import Family, check_common
 
 
 @dataclass
@@ -31,13 +31,7 @@ class AEConfig:
     layer_activations: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.n_features = int(self.n_features)
-        self.latent_dim = int(self.latent_dim)
-        check_undercomplete(self.n_features, self.latent_dim)
-        self.hidden_dims = check_widths(self.hidden_dims)
-        check_hidden_activation(self.activation)
-        for act in self.layer_activations.values():
-            check_hidden_activation(act)
+        check_common(self)
 
     @property
     def widths(self) -> list[int]:

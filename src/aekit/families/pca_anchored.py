@@ -33,8 +33,8 @@ from torch import nn
 
 from ..kernels import Dense
 from ..layers import DenseStack, n_parameters, stack_overrides
-from ..registry import check_hidden_activation, register_family
-from .base import Family, check_undercomplete, check_widths
+from ..registry import register_family
+from .base import Family, check_common
 
 MAX_HIDDEN = 512  # widest correction layer
 BOUND_SHARE = 0.05  # share of training rows exactly at a feature's min/max: a bound
@@ -72,13 +72,7 @@ class PCAAnchoredConfig:
     layer_activations: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.n_features = int(self.n_features)
-        self.latent_dim = int(self.latent_dim)
-        check_undercomplete(self.n_features, self.latent_dim)
-        self.hidden_dims = check_widths(self.hidden_dims)
-        check_hidden_activation(self.activation)
-        for act in self.layer_activations.values():
-            check_hidden_activation(act)
+        check_common(self)
         if not isinstance(self.train_pca, bool):
             raise ValueError(f"train_pca must be true or false, got {self.train_pca!r}")
         check_clip_output(self.clip_output)

@@ -23,8 +23,7 @@ import torch
 from torch import nn
 
 from ..layers import DenseStack, halving_widths
-from ..registry import check_hidden_activation
-from .base import Family, check_undercomplete, check_widths
+from .base import Family, check_common
 from .halving import AutoEncoderNet
 from .pca_anchored import (
     PCA_ANCHORED,
@@ -50,13 +49,7 @@ class PenalizedConfig:
     layer_activations: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.n_features = int(self.n_features)
-        self.latent_dim = int(self.latent_dim)
-        check_undercomplete(self.n_features, self.latent_dim)
-        self.hidden_dims = check_widths(self.hidden_dims)
-        check_hidden_activation(self.activation)
-        for act in self.layer_activations.values():
-            check_hidden_activation(act)
+        check_common(self)
         if self.base not in BASES:
             raise ValueError(f"base must be one of {list(BASES)}, got {self.base!r}")
         if not isinstance(self.train_pca, bool):

@@ -33,8 +33,8 @@ from torch import nn
 
 from ..kernels import Dense
 from ..layers import DenseStack, stack_overrides
-from ..registry import check_hidden_activation, register_family
-from .base import Family, Parts, check_undercomplete, check_widths, reconstruction_loss
+from ..registry import register_family
+from .base import Family, Parts, check_common, reconstruction_loss
 from .pca_anchored import correction_widths
 from .penalized import check_nonnegative
 
@@ -54,13 +54,7 @@ class VariationalConfig:
     layer_activations: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.n_features = int(self.n_features)
-        self.latent_dim = int(self.latent_dim)
-        check_undercomplete(self.n_features, self.latent_dim)
-        self.hidden_dims = check_widths(self.hidden_dims)
-        check_hidden_activation(self.activation)
-        for act in self.layer_activations.values():
-            check_hidden_activation(act)
+        check_common(self)
         self.beta = check_nonnegative("beta", self.beta)
         self.sigma = check_nonnegative("sigma", self.sigma)
         if self.sigma == 0:
