@@ -199,40 +199,99 @@ def _weights(folder: Path) -> dict[str, np.ndarray]:
     return load_file(str(folder / "model.safetensors"))
 
 
-@pytest.mark.slow
-def test_kill_9_of_two_ranks_then_resume_ends_with_the_same_weights(tmp_path):
-    data = tmp_path / "t.npy"
-    X = np.random.default_rng(3).random((2000, 12)).astype(np.float32)
-    np.save(data, X)
-    full, cut = tmp_path / "full", tmp_path / "cut"
-    subprocess.run(
-        _train_cmd(data, full), env=_env(), check=True, timeout=TIMEOUT,
-        capture_output=True,
-    )  # fmt: skip
+def _descendants(pid: int) -> list[int]:
+    """pid's children, their children, ... (from /proc; ranks start sessions of their own)."""
+    parent = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while listed
+            continue
+        parent[int(stat.parent.name)] = int(fields[1])
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parent.items() if pp == p]
+        found += kids
+        todo += kids
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _start_and_wait_for_checkpoint(data: Path, cut: Path) -> subprocess.Popen:
     p = subprocess.Popen(
         _train_cmd(data, cut), env=_env(), start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + TIMEOUT
-    try:
-        while not (cut / "ckpt" / "ckpt-000003").is_dir():
-            assert p.poll() is None, "the run ended before its third checkpoint"
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-    finally:
-        os.killpg(p.pid, signal.SIGKILL)  # torchrun and both ranks, at once
-        p.wait(timeout=60)
+    while not (cut / "ckpt" / "ckpt-000003").is_dir():
+        if p.poll() is not None or time.monotonic() > deadline:
+            os.killpg(p.pid, signal.SIGKILL)
+            pytest.fail("the run ended (or hung) before its third checkpoint")
+        time.sleep(0.05)
+    return p
+
+
+def _resume_gives_the_uncut_weights(data: Path, full: Path, cut: Path) -> None:
     assert not (cut / "model.safetensors").exists()
     done = sorted(c.name for c in (cut / "ckpt").glob("ckpt-*"))
     assert done and done[-1] < "ckpt-000012"
     subprocess.run(
-        _train_cmd(data, cut, "--resume", str(cut / "ckpt")), env=_env(),
-        check=True, timeout=TIMEOUT, capture_output=True,
+        _train_cmd(data, full), env=_env(), check=True, timeout=TIMEOUT,
+        capture_output=True,
     )  # fmt: skip
+    resumed = subprocess.run(
+        _train_cmd(data, cut, "--resume", str(cut / "ckpt")), env=_env(),
+        timeout=TIMEOUT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
     a, b = _weights(full), _weights(cut)
     assert a.keys() == b.keys()
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])  # bitwise
+
+
+def _data(tmp_path: Path) -> Path:
+    data = tmp_path / "t.npy"
+    X = np.random.default_rng(3).random((2000, 12)).astype(np.float32)
+    np.save(data, X)
+    return data
+
+
+@pytest.mark.slow
+def test_kill_9_of_two_ranks_then_resume_ends_with_the_same_weights(tmp_path):
+    data, cut = _data(tmp_path), tmp_path / "cut"
+    p = _start_and_wait_for_checkpoint(data, cut)
+    tree = [p.pid, *_descendants(p.pid)]
+    assert len(tree) >= 3, "torchrun and two ranks"
+    for pid in tree:  # torchrun and both ranks, at once
+        os.kill(pid, signal.SIGKILL)
+    p.wait(timeout=60)
+    _resume_gives_the_uncut_weights(data, tmp_path / "full", cut)
+
+
+@pytest.mark.slow
+def test_ranks_stop_with_a_checkpoint_when_torchrun_is_killed(tmp_path):
+    # SIGKILL reaches torchrun's agent alone: its ranks, in sessions of their
+    # own, would train on and write the model unless they stop with it
+    data, cut = _data(tmp_path), tmp_path / "cut"
+    p = _start_and_wait_for_checkpoint(data, cut)
+    ranks = _descendants(p.pid)
+    assert len(ranks) >= 2
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait(timeout=60)
+    deadline = time.monotonic() + TIMEOUT
+    while any(_alive(r) for r in ranks):
+        assert time.monotonic() < deadline, "ranks outlived their launcher"
+        time.sleep(0.05)
+    _resume_gives_the_uncut_weights(data, tmp_path / "full", cut)
 
 
 @pytest.mark.slow

@@ -17,8 +17,11 @@ whatever the number of ranks.
 from __future__ import annotations
 
 import atexit
+import ctypes
 import datetime
 import os
+import signal
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +32,8 @@ from torch import nn
 from .families.base import Family
 
 ENV_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+AGENT_ENV = "TORCHELASTIC_RUN_ID"  # set by torchrun's agent for the ranks it starts
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 TIMEOUT_ENV = "AEKIT_DIST_TIMEOUT"  # seconds a collective may wait; default 1800
 
 
@@ -84,11 +89,32 @@ def setup(device: torch.device) -> tuple[World, torch.device]:
         device = torch.device("cuda", local)
         torch.cuda.set_device(device)
     if not dist.is_initialized():
+        stop_with_launcher()
         backend = "nccl" if device.type == "cuda" else "gloo"
         seconds = float(os.environ.get(TIMEOUT_ENV, "1800"))
         dist.init_process_group(backend, timeout=datetime.timedelta(seconds=seconds))
         atexit.register(shutdown)
     return world(), device
+
+
+def stop_with_launcher() -> None:
+    """Ask Linux for SIGTERM when torchrun's agent, this rank's parent, dies.
+
+    A rank outlives a launcher killed with SIGKILL: it keeps training and
+    writing checkpoints and model files while a relaunch starts new ranks on
+    the same folders. With this, the ranks get SIGTERM instead, which
+    `aekit train` turns into a stop at the same step on every rank and a
+    checkpoint of that point. Only for ranks whose parent is torchrun's agent
+    (other launchers may exit normally while their ranks run); elsewhere, and
+    off Linux, it does nothing.
+    """
+    if AGENT_ENV not in os.environ or not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        return  # not fatal: the rank only loses this safeguard
+    if os.getppid() == 1:  # the agent died before the request was made
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def shutdown() -> None:
