@@ -63,7 +63,9 @@ def test_info_names_the_convolutions(capsys, pixels, tmp_path):
     run(capsys, "train", pixels, "-o", out, "--model", "convolutional", *COMMON)
     code, text, _ = run(capsys, "info", out)
     assert "architecture: conv 1@8x8 → 16@4x4 → 32@2x2 → code 4" in text
-    assert re.search(r"conv_encoder\.0 +Conv2d\(1 -> 16\) -> conv_encoder\.1 relu", text)
+    assert re.search(
+        r"conv_encoder\.0 +Conv2d\(1 -> 16\) -> conv_encoder\.1 relu", text
+    )
     assert re.search(r"conv_decoder\.2 +ConvTranspose2d\(16 -> 1\) -> .* sigmoid", text)
 
 
@@ -71,7 +73,15 @@ def test_sample(capsys, pixels, tmp_path):
     out = tmp_path / "m"
     run(capsys, "train", pixels, "-o", out, "--model", "variational", *COMMON)
     code, text, err = run(
-        capsys, "sample", out, "-n", "5", "-o", tmp_path / "s.npy", "--random-state", "1"
+        capsys,
+        "sample",
+        out,
+        "-n",
+        "5",
+        "-o",
+        tmp_path / "s.npy",
+        "--random-state",
+        "1",
     )
     assert code == 0, err
     assert "wrote 5 sampled rows of 64 features" in text

@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 
@@ -46,6 +46,19 @@ MODEL_FILES = {CONFIG_FILE, WEIGHTS_FILE, LOCK_FILE, "train_config.json", "histo
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Write `data` to `path` via a temporary file in the same folder, fsync, rename."""
+    with atomic_open(path) as f:
+        f.write(data)
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """A file opened for writing that becomes `path` only when the block ends well.
+
+    The bytes go to a temporary file in the same folder; at the end of the
+    block it is flushed, fsynced and renamed over `path`. An exception (or a
+    kill) on the way leaves `path` as it was and no temporary file behind (a
+    killed process's file is removed by the next write to `path`).
+    """
     path = Path(path)
     _remove_stale(path)
     tmp: str | None = None
@@ -54,7 +67,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
             fd, tmp = tempfile.mkstemp(".tmp", _tmp_prefix(path), path.parent)
         with os.fdopen(fd, "wb") as f:
             _chmod_like_open(f.fileno())
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         _write_step("written", Path(tmp))

@@ -17,7 +17,7 @@ from .train import _dead_text
 if TYPE_CHECKING:
     import numpy as np
 
-    from ..data import Features
+    from ..data import Features, Table
     from ..estimator import AutoEncoder
 
 
@@ -33,9 +33,18 @@ def _features(
     """The table's features in the model's order, checked against the model."""
     from .. import data
 
+    return _select(est, args, data.read_table(args.data, key=args.key), carry)
+
+
+def _select(
+    est: AutoEncoder, args: argparse.Namespace, table: Table, carry: Sequence[str]
+) -> Features:
+    """`table`'s features (a whole table or a block) as the model takes them."""
+    from .. import data
+
     names = getattr(est, "feature_names_in_", None)
     return data.select_features(
-        data.read_table(args.data, key=args.key),
+        table,
         label_column=args.label_column,
         exclude_columns=args.exclude_columns or (),
         carry_columns=carry,
@@ -45,47 +54,47 @@ def _features(
 
 
 def _cmd_encode(args: argparse.Namespace) -> int:
-    from .. import data
     from .parts import in_parts, write_parts
+    from .stream import write_streamed
 
     if in_parts():  # under torchrun: one Parquet part per rank
         return write_parts(args, "codes", _code_columns, carry=True)
-
-    data.check_output(
-        args.output, carried=bool(args.carry_columns), inputs=(args.data, args.model)
-    )
-    est = _load(args.model)
-    features = _features(est, args, carry=args.carry_columns)
-    Z = est.transform(features.X)
-    data.write_table(
-        args.output, Z, list(est.get_feature_names_out()), features.carried
-    )
-    print(f"wrote {Z.shape[0]} codes of {Z.shape[1]} dimensions to {args.output}")
+    done = write_streamed(args, _code_columns, carry=True)
+    width = len(done.columns) - len(args.carry_columns or ())
+    print(f"wrote {done.rows} codes of {width} dimensions to {args.output}")
     return EXIT_OK
 
 
 def _code_columns(
     est: AutoEncoder, features: Features, first_row: int
 ) -> dict[str, np.ndarray]:
+    from ..errors import DataError
+
     Z = est.transform(features.X)
     names = list(est.get_feature_names_out())
+    clash = sorted(set(features.carried) & set(names))
+    if clash:
+        raise DataError(f"carried column {clash[0]!r} has the name of an output column")
     return {**features.carried, **{n: Z[:, i] for i, n in enumerate(names)}}
 
 
 def _cmd_reconstruct(args: argparse.Namespace) -> int:
-    from .. import data
+    from .stream import write_streamed
 
-    data.check_output(args.output, inputs=(args.data, args.model))
-    est = _load(args.model)
-    features = _features(est, args)
-    R = est.reconstruct(features.X)
-    names = features.names or [f"x{i}" for i in range(R.shape[1])]
-    data.write_table(args.output, R, names)
+    done = write_streamed(args, _reconstruction_columns, carry=False)
     print(
-        f"wrote {R.shape[0]} reconstructed rows of {R.shape[1]} features "
+        f"wrote {done.rows} reconstructed rows of {len(done.columns)} features "
         f"to {args.output}"
     )
     return EXIT_OK
+
+
+def _reconstruction_columns(
+    est: AutoEncoder, features: Features, first_row: int
+) -> dict[str, np.ndarray]:
+    R = est.reconstruct(features.X)
+    names = features.names or [f"x{i}" for i in range(R.shape[1])]
+    return {n: R[:, i] for i, n in enumerate(names)}
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:

@@ -18,36 +18,25 @@ if TYPE_CHECKING:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from .. import data
-    from ..evaluate import score_table
     from .parts import in_parts, write_parts
+    from .stream import write_streamed
 
     if in_parts():  # under torchrun: one Parquet part per rank
         return write_parts(args, "scores", _score_columns(args), carry=True)
-    out = data.check_output(
-        args.output, carried=bool(args.carry_columns), inputs=(args.data, args.model)
-    )
-    est = _load(args.model)
-    features = _features(est, args, carry=args.carry_columns)
-    scores = score_table(
-        est, features.X, per_feature=args.per_feature, feature_names=features.names
-    )
-    _write_scores(out, scores, features.carried)
-    n = len(scores["row"])
-    print(f"wrote the reconstruction errors of {n} rows to {out}")
-    threshold = getattr(est, "threshold_", None)
-    if threshold is None:
+    done = write_streamed(args, _score_columns(args), carry=True)
+    n = done.rows
+    print(f"wrote the reconstruction errors of {n} rows to {args.output}")
+    if "is_anomaly" not in done.flagged:
         print(
             "no anomaly threshold is stored with this model (saved by an older "
             "aekit), so no row is flagged and is_anomaly is left out"
         )
         return EXIT_OK
-    flagged = int(np.count_nonzero(scores["is_anomaly"]))
+    threshold = done.model.threshold_
     print(
-        f"{flagged} of {n} rows flagged as anomalous: reconstruction error above "
-        f"the threshold {threshold:.5g} stored with the model"
+        f"{done.flagged['is_anomaly']} of {n} rows flagged as anomalous: "
+        f"reconstruction error above the threshold {threshold:.5g} stored with "
+        "the model"
     )
     return EXIT_OK
 
@@ -67,37 +56,12 @@ def _score_columns(args: argparse.Namespace) -> Any:
         clash = sorted(set(features.carried) & set(scores))
         if clash:
             raise CommandError(
-                f"--carry-columns {clash[0]!r} has the name of a score column"
+                f"--carry-columns {clash[0]!r} has the name of a score column; "
+                f"the scores are {', '.join(scores)}"
             )
         return {**features.carried, **scores}
 
     return columns
-
-
-def _write_scores(
-    out: Path, scores: dict[str, np.ndarray], carried: dict[str, np.ndarray]
-) -> None:
-    """Write the carried columns, then the scores, each column with its own type.
-
-    Text and Parquet outputs keep ``row`` an integer and ``is_anomaly`` a
-    boolean; .npy holds one float64 matrix of the same columns (is_anomaly 0/1).
-    """
-    import numpy as np
-
-    from .. import data
-
-    clash = sorted(set(carried) & set(scores))
-    if clash:
-        raise CommandError(
-            f"--carry-columns {clash[0]!r} has the name of a score column; the "
-            f"scores are {', '.join(scores)}"
-        )
-    n = len(scores["row"])
-    if out.suffix.lower() == ".npy":
-        matrix = np.column_stack([c.astype(np.float64) for c in scores.values()])
-        data.write_table(out, matrix, list(scores))
-    else:  # every column through `carried`, so that each keeps its type
-        data.write_table(out, np.empty((n, 0)), [], {**carried, **scores})
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

@@ -16,18 +16,20 @@ and validating the features), `write`.
 
 from __future__ import annotations
 
-from .read import check_input, read_table
+from .read import check_input, iter_table, read_table
 from .select import select_features
 from .table import OUTPUT_SUFFIXES, TABLE_SUFFIXES, Features, Table
-from .write import check_output, write_table
+from .write import TableWriter, check_output, write_table
 
 __all__ = [
     "OUTPUT_SUFFIXES",
     "TABLE_SUFFIXES",
     "Features",
     "Table",
+    "TableWriter",
     "check_input",
     "check_output",
+    "iter_table",
     "read_table",
     "select_features",
     "write_table",

@@ -14,7 +14,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 
@@ -91,6 +91,47 @@ def read_table(path: str | os.PathLike[str], *, key: str | None = None) -> Table
     if table.n_rows == 0:
         raise DataError(f"{p} has no data rows")
     return table
+
+
+def iter_table(
+    path: str | os.PathLike[str], rows: int, *, key: str | None = None
+) -> Iterator[Table]:
+    """The table at `path`, `rows` rows at a time, in file order.
+
+    A CSV/TSV is parsed and a Parquet file read (by record batches) a block at a
+    time, and a .npy is memory-mapped, so a table larger than memory streams;
+    an .npz array is read whole. Each block is a `Table` whose `where` names
+    rows of the whole file. The checks are those of `read_table`: a file with
+    no columns or no data rows raises `DataError` before any block is given.
+    """
+    p = check_input(path)
+    suffix = p.suffix.lower()
+    if key is not None and suffix != ".npz":
+        raise DataError(f"--key only applies to .npz files, not to {p.name}")
+    if suffix in _DELIMITERS:
+        blocks = _csv_blocks(p, _DELIMITERS[suffix], rows)
+    elif suffix == ".parquet":
+        blocks = _parquet_blocks(p, rows)
+    else:
+        blocks = _array_blocks(read_table(p, key=key), rows)
+    try:
+        first = next(blocks)
+        if not first.columns:
+            raise DataError(f"{p} has no columns")
+        if first.n_rows == 0:
+            raise DataError(f"{p} has no data rows")
+        yield first
+        yield from blocks
+    except OSError as e:
+        raise DataError(f"{p} cannot be read: {e.strerror or e}") from None
+
+
+def _array_blocks(table: Table, rows: int) -> Iterator[Table]:
+    A = table.matrix
+    assert A is not None
+    for i in range(0, len(A), rows):
+        block = A[i : i + rows]
+        yield Table(table.source, None, list(block.T), matrix=block, offset=i)
 
 
 def _load_array(p: Path, key: str | None) -> np.ndarray:
@@ -182,8 +223,26 @@ def _from_array(p: Path, a: np.ndarray) -> Table:
 
 
 def _read_csv(p: Path, delimiter: str) -> Table:
-    rows: list[list[str]] = []
+    blocks = list(_csv_blocks(p, delimiter, None))
+    if len(blocks) == 1:
+        return blocks[0]
+    first = blocks[0]
+    columns = [
+        np.concatenate(c) for c in zip(*(b.columns for b in blocks), strict=True)
+    ]
+    lines = np.concatenate([b.lines for b in blocks if b.lines is not None])
+    return Table(str(p), first.names, columns, lines=lines)
+
+
+def _csv_blocks(p: Path, delimiter: str, rows: int | None) -> Iterator[Table]:
+    """The data rows of a CSV/TSV, `rows` at a time (all at once when None).
+
+    Cells stay text; `select_features` makes numbers of those used as features.
+    A header alone gives one table of no rows.
+    """
+    block: list[list[str]] = []
     lines: list[int] = []
+    sent = False
     try:
         with open(p, newline="", encoding="utf-8-sig") as f, _any_field_size():
             reader = csv.reader(f, delimiter=delimiter)
@@ -193,6 +252,8 @@ def _read_csv(p: Path, delimiter: str) -> Table:
                     raise DataError(
                         f"{p} is empty; aekit needs a header line and data rows"
                     )
+                names = [h.strip() for h in header]
+                _check_names(p, names)
                 for row in reader:
                     if not row:  # a blank line
                         continue
@@ -201,17 +262,24 @@ def _read_csv(p: Path, delimiter: str) -> Table:
                             f"{p}: line {reader.line_num} has {len(row)} fields "
                             f"but the header has {len(header)}"
                         )
-                    rows.append(row)
+                    block.append(row)
                     lines.append(reader.line_num)
+                    if rows is not None and len(block) == rows:
+                        yield _text_table(p, names, block, lines)
+                        block, lines, sent = [], [], True
             except csv.Error as e:
                 raise DataError(f"{p}: line {reader.line_num}: {e}") from None
     except UnicodeDecodeError:
         raise DataError(f"{p} is not UTF-8 text; save it as UTF-8") from None
-    names = [h.strip() for h in header]
-    _check_names(p, names)
+    if block or not sent:
+        yield _text_table(p, names, block, lines)
+
+
+def _text_table(
+    p: Path, names: list[str], rows: list[list[str]], lines: list[int]
+) -> Table:
     if not rows:
         return Table(str(p), names, [np.array([], dtype=str) for _ in names])
-    # text columns; `select_features` makes numbers of those used as features
     columns = [np.array(c) for c in zip(*rows, strict=True)]
     return Table(str(p), names, columns, lines=np.asarray(lines, dtype=np.int64))
 
@@ -243,11 +311,31 @@ def _read_parquet(p: Path) -> Table:
         t = pa.parquet.read_table(p)
     except (pa.ArrowException, ValueError) as e:
         raise DataError(f"{p} is not a valid Parquet file ({e})") from None
+    return _arrow_table(p, t, 0)
+
+
+def _parquet_blocks(p: Path, rows: int) -> Iterator[Table]:
+    """A Parquet file's rows, `rows` at a time, read by record batches."""
+    pa = _pyarrow()
+    try:
+        f = pa.parquet.ParquetFile(p)
+        offset = 0
+        for batch in f.iter_batches(batch_size=rows):
+            yield _arrow_table(p, batch, offset)
+            offset += batch.num_rows
+        if offset == 0:  # no row group at all: the schema alone
+            yield _arrow_table(p, f.schema_arrow.empty_table(), 0)
+    except (pa.ArrowException, ValueError) as e:
+        raise DataError(f"{p} is not a valid Parquet file ({e})") from None
+
+
+def _arrow_table(p: Path, t: Any, offset: int) -> Table:
+    """Columns of a pyarrow Table or RecordBatch whose first row is file row `offset`."""
     names = [str(n) for n in t.column_names]
     _check_names(p, names)
     columns, missing = [], {}
     for j, col in enumerate(t.columns):
         if col.null_count:
             missing[j] = int(np.argmax(np.asarray(col.is_null())))
-        columns.append(np.asarray(col.to_numpy()))
-    return Table(str(p), names, columns, missing=missing)
+        columns.append(np.asarray(col.to_numpy(zero_copy_only=False)))
+    return Table(str(p), names, columns, missing=missing, offset=offset)

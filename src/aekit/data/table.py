@@ -38,6 +38,7 @@ class Table:
     lines: np.ndarray | None = None  # CSV/TSV: the file line of each data row
     missing: dict[int, int] = field(default_factory=dict)  # column -> first null row
     matrix: np.ndarray | None = None  # (n_rows, n_columns) when read as one array
+    offset: int = 0  # the file's row index of this table's first row (a block's)
 
     @property
     def n_rows(self) -> int:
@@ -46,7 +47,9 @@ class Table:
     def where(self, row: int) -> str:
         """'line 5' for CSV/TSV, else 'row 3' (0-based index)."""
         return (
-            f"line {int(self.lines[row])}" if self.lines is not None else f"row {row}"
+            f"line {int(self.lines[row])}"
+            if self.lines is not None
+            else f"row {self.offset + row}"
         )
 
     def label(self, j: int) -> str:

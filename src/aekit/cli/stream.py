@@ -1,0 +1,63 @@
+"""`aekit encode | reconstruct | score` on one process: input to output a block at a time.
+
+The input is read a block of rows at a time (`aekit.data.iter_table`: a CSV
+parsed, a Parquet file read by record batches, a .npy memory-mapped), each
+block's features are checked and its output columns computed and appended to
+the output (`aekit.data.TableWriter`), which appears whole when the last block
+is written, or not at all. Memory stays that of one block, whatever the size
+of the table; a progress bar counts the rows on a terminal. Under torchrun
+the same columns go to one Parquet part per rank instead (`parts`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from .parts import Columns
+
+BLOCK_VALUES = 2**22  # input values per block: 16 MB of float32 features
+
+
+@dataclass
+class Written:
+    """What a streamed command wrote: rows, columns, the True count of each flag column."""
+
+    rows: int = 0
+    columns: list[str] = field(default_factory=list)
+    flagged: dict[str, int] = field(default_factory=dict)
+    model: Any = None  # the AutoEncoder that computed the columns
+
+
+def write_streamed(args: argparse.Namespace, columns: Columns, carry: bool) -> Written:
+    """Compute `columns` block by block over the input; write them to ``args.output``."""
+    import numpy as np
+    from tqdm.auto import tqdm
+
+    from .. import data
+    from .commands import _load, _select
+
+    carried = carry and bool(args.carry_columns)
+    out = data.check_output(
+        args.output, carried=carried, inputs=(args.data, args.model)
+    )
+    est = _load(args.model)
+    rows = max(1, BLOCK_VALUES // max(1, int(est.n_features_in_)))
+    done = Written(model=est)
+    bar = tqdm(
+        disable=not sys.stderr.isatty(), unit="row", leave=False, dynamic_ncols=True
+    )
+    with bar, data.TableWriter(out) as writer:
+        for block in data.iter_table(args.data, rows, key=args.key):
+            features = _select(est, args, block, args.carry_columns if carry else ())
+            cols = columns(est, features, done.rows)
+            writer.write(cols)
+            done.columns = list(cols)
+            for name, col in cols.items():
+                if col.dtype == np.bool_:
+                    done.flagged[name] = done.flagged.get(name, 0) + int(col.sum())
+            done.rows += len(features.X)
+            bar.update(len(features.X))
+    return done
