@@ -164,3 +164,68 @@ def test_streamed_commands_equal_the_model_on_the_whole_table(
             np.testing.assert_array_equal(got[:, 0], np.arange(23))  # rows counted on
             got = got[:, 1]
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+# -- the columnar cache of `aekit train` ----------------------------------------
+
+TRAIN = ["--latent-dim", "2", "--max-epochs", "3", "--random-state", "0"]
+
+
+def _weights(folder):
+    from safetensors.numpy import load_file
+
+    return load_file(str(folder / "model.safetensors"))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_large_table_trains_from_its_cache_as_from_the_npy(
+    tmp_path, monkeypatch, capsys, suffix
+):
+    from aekit.data import cache
+
+    X = np.random.default_rng(2).random((300, 6)).astype(np.float32)
+    src = _write(tmp_path / f"big{suffix}", X)
+    npy = _write(tmp_path / "same.npy", X)
+    monkeypatch.setattr(cache, "CACHE_ABOVE", 0)
+    monkeypatch.setattr(cache, "BLOCK_VALUES", 7 * 6)  # blocks of 7 rows
+    assert main(["train", str(src), "-o", str(tmp_path / "a"), *TRAIN]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith(f"converting big{suffix}"), said
+    (made,) = (tmp_path / "aekit-cache").iterdir()
+    assert sorted(p.name for p in made.iterdir()) == ["features.npy", "meta.json"]
+    np.testing.assert_array_equal(np.load(made / "features.npy"), X)
+    assert main(["train", str(npy), "-o", str(tmp_path / "b"), *TRAIN]) == 0
+    a, b = _weights(tmp_path / "a"), _weights(tmp_path / "b")
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+    # the unchanged file reuses its cache; names are kept for the model
+    assert main(["train", str(src), "-o", str(tmp_path / "c"), *TRAIN]) == 0
+    assert "from its cache" in capsys.readouterr().out
+    assert len(list((tmp_path / "aekit-cache").iterdir())) == 1
+    info = (tmp_path / "c" / "config.json").read_text()
+    assert '"f5"' in info
+    # a changed file makes a new one
+    _write(src, X[::-1].copy())
+    assert main(["train", str(src), "-o", str(tmp_path / "d"), *TRAIN]) == 0
+    assert capsys.readouterr().out.startswith("converting big")
+    assert len(list((tmp_path / "aekit-cache").iterdir())) == 2
+
+
+def test_a_bad_cell_in_a_large_csv_fails_as_in_memory_and_leaves_no_cache(
+    tmp_path, monkeypatch, capsys
+):
+    from aekit.data import cache
+
+    X = np.random.default_rng(2).random((300, 6)).astype(np.float32)
+    X[250, 2] = np.inf
+    src = _write(tmp_path / "big.csv", X)
+    assert main(["train", str(src), "-o", str(tmp_path / "a"), *TRAIN]) == 2
+    whole = capsys.readouterr().err
+    monkeypatch.setattr(cache, "CACHE_ABOVE", 0)
+    monkeypatch.setattr(cache, "BLOCK_VALUES", 7 * 6)
+    assert main(["train", str(src), "-o", str(tmp_path / "b"), *TRAIN]) == 2
+    assert capsys.readouterr().err == whole
+    assert "inf at line 252" in whole
+    assert not (tmp_path / "aekit-cache").exists()
+    assert not (tmp_path / "b").exists()

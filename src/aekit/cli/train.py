@@ -10,6 +10,7 @@ import os
 import shlex
 import signal
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .. import data, distributed
+    from .. import distributed
     from ..errors import DivergenceError
 
     options = resolve_train_options(args)
@@ -39,11 +40,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if "resume_from" in ckpt:
         _check_resume_options(options, ckpt["params"], ckpt["resume_from"])
     out = _check_model_dir(Path(args.output), ckpt.get("checkpoint_dir"))
-    table = data.read_table(args.data, key=options.get("key"))
-    features = data.select_features(
-        table,
+    features = read_features(
+        args.data,
+        out,
+        key=options.get("key"),
         label_column=options.get("label_column"),
         exclude_columns=options.get("exclude_columns") or (),
+        quiet=not options.get("verbose", 1),
     )
     est = _make_estimator(options, ckpt.get("params"))
     fit_kwargs = {k: v for k, v in ckpt.items() if k != "params"}
@@ -57,6 +60,34 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if est.verbose:
         print(_train_summary(est, out, seconds))
     return EXIT_OK
+
+
+def read_features(
+    path: str,
+    out: Path,
+    *,
+    key: str | None,
+    label_column: str | None,
+    exclude_columns: Sequence[str],
+    quiet: bool = False,
+) -> Features:
+    """The features to train on; a large CSV/TSV/Parquet table via its .npy cache."""
+    from .. import data
+
+    data.check_input(path)
+    if key is None and data.wants_cache(path):
+        return data.cached_features(
+            path,
+            out,
+            label_column=label_column,
+            exclude_columns=exclude_columns,
+            say=(lambda _: None) if quiet else print,
+        )
+    return data.select_features(
+        data.read_table(path, key=key),
+        label_column=label_column,
+        exclude_columns=exclude_columns,
+    )
 
 
 def _check_model_dir(out: Path, checkpoint_dir: Path | None = None) -> Path:

@@ -10,14 +10,13 @@ from typing import Any
 
 from .. import __version__
 from .options import EXIT_OK, HISTORY_FILE, TRAIN_CONFIG_FILE, CommandError
-from .train import _check_model_dir, history_csv
+from .train import _check_model_dir, history_csv, read_features
 
 STUDY_FILE = "study.json"
 STUDY_REPORT = "study.html"
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
-    from .. import data
     from ..jsonable import jsonable
 
     try:
@@ -30,9 +29,10 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # a line per trial instead
     out = _check_model_dir(Path(args.output))
     space = read_space(args.space) if args.space else None
-    table = data.read_table(args.data, key=args.key)
-    features = data.select_features(
-        table,
+    features = read_features(
+        args.data,
+        out,
+        key=args.key,
         label_column=args.label_column,
         exclude_columns=args.exclude_columns or (),
     )

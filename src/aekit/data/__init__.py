@@ -10,12 +10,14 @@ imported only for .parquet; pandas is never needed.
 Where a message points at a cell, CSV/TSV rows are given as file lines (the
 header is line 1) and the other formats as 0-based row indices.
 
-The modules: `table` (Table, Features, the formats), `read`, `select` (choosing
-and validating the features), `write`.
+The modules: `table` (Table, Features, the formats), `read` (whole or a block at
+a time), `select` (choosing and validating the features), `write` (whole or a
+block at a time), `cache` (a large text or Parquet table converted once to .npy).
 """
 
 from __future__ import annotations
 
+from .cache import cached_features, wants_cache
 from .read import check_input, iter_table, read_table
 from .select import select_features
 from .table import OUTPUT_SUFFIXES, TABLE_SUFFIXES, Features, Table
@@ -27,10 +29,12 @@ __all__ = [
     "Features",
     "Table",
     "TableWriter",
+    "cached_features",
     "check_input",
     "check_output",
     "iter_table",
     "read_table",
     "select_features",
+    "wants_cache",
     "write_table",
 ]

@@ -12,7 +12,7 @@ import os
 import sys
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -95,7 +95,7 @@ def read_table(path: str | os.PathLike[str], *, key: str | None = None) -> Table
 
 def iter_table(
     path: str | os.PathLike[str], rows: int, *, key: str | None = None
-) -> Iterator[Table]:
+) -> Generator[Table, None, None]:
     """The table at `path`, `rows` rows at a time, in file order.
 
     A CSV/TSV is parsed and a Parquet file read (by record batches) a block at a
