@@ -49,7 +49,11 @@ def test_blocks_join_to_the_whole_table(tmp_path, table, suffix, rows):
     p = _write(tmp_path / f"t{suffix}", table)
     whole = data.select_features(data.read_table(p)).X
     blocks = list(data.iter_table(p, rows))
-    assert [b.n_rows for b in blocks[:-1]] == [rows] * (len(blocks) - 1)
+    sizes = [b.n_rows for b in blocks]
+    if suffix == ".parquet":  # blocks end at row groups (of 4 rows here) too
+        assert all(0 < m <= min(rows, 4) for m in sizes)
+    else:
+        assert sizes[:-1] == [rows] * (len(blocks) - 1)
     X = np.concatenate([data.select_features(b).X for b in blocks])
     np.testing.assert_array_equal(X, whole)
 

@@ -96,7 +96,10 @@ def read_table(path: str | os.PathLike[str], *, key: str | None = None) -> Table
 def iter_table(
     path: str | os.PathLike[str], rows: int, *, key: str | None = None
 ) -> Generator[Table, None, None]:
-    """The table at `path`, `rows` rows at a time, in file order.
+    """The table at `path`, at most `rows` rows at a time, in file order.
+
+    Blocks hold `rows` rows but the last, except a Parquet file's, which also
+    end where its row groups end.
 
     A CSV/TSV is parsed and a Parquet file read (by record batches) a block at a
     time, and a .npy is memory-mapped, so a table larger than memory streams;
