@@ -11,7 +11,11 @@ aekit's fraction of the matmul limits, and peak memory.
     # aekit's loop against an older aekit's, in the same rounds:
     git worktree add /tmp/aekit-old dd451cb
     python benchmarks/throughput.py --contenders tutorial,aekit-fp32,baseline-fp32 \
-        --baseline-src /tmp/aekit-old/src
+        --baseline-src /tmp/aekit-old/src --limits mkl,onednn
+
+Output comes at the end of each workload. The bf16 limit runs bf16 products,
+which a CPU without bf16 instructions (e.g. AMD Zen 3) emulates, for minutes:
+leave it out there with ``--limits mkl,onednn``.
 """
 
 from __future__ import annotations
@@ -302,6 +306,11 @@ def main() -> None:
         "--baseline-src",
         help="the src/ folder of another aekit, for the baseline-* contenders",
     )
+    p.add_argument(
+        "--limits",
+        default="mkl,bf16,onednn",
+        help="matmul limits to measure; bf16 takes minutes on CPUs without bf16 units",
+    )
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--workload", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -327,9 +336,9 @@ def main() -> None:
     contenders = args.contenders.split(",")
     if args.device == "cuda":
         contenders = [c for c in contenders if c != "sklearn"]
-    limits = ["limit-mkl", "limit-bf16"] + (
-        ["limit-onednn"] if args.device == "cpu" else []
-    )
+    limits = [f"limit-{k}" for k in args.limits.split(",") if k]
+    if args.device != "cpu":
+        limits = [k for k in limits if k != "limit-onednn"]
     print(
         f"# torch threads: {os.environ.get('OMP_NUM_THREADS', 'default')}, "
         f"device {args.device}, batch {BATCH}, {args.rounds} rounds"
