@@ -124,12 +124,17 @@ def test_auto_clipping_bounds_only_the_features_that_pile_up_at_a_bound():
     net = PCAAnchoredNet(PCAAnchoredConfig(4, 2)).eval()
     net.set_bounds(ScaledRows(torch.from_numpy(X)))
     big = float(torch.finfo(torch.float32).max)
-    assert net.lower.tolist() == [0.0, -big, -big, -big]
-    assert net.upper.tolist() == [big, 1.0, big, big]
+    # a pile-up at either bound makes a bounded feature: clipped on both sides
+    assert net.lower.tolist() == [0.0, 0.0, -big, -big]
+    assert net.upper.tolist() == [1.0, 1.0, big, big]
     with torch.no_grad():
         net.pca_decoder.bias.fill_(-5.0)  # every reconstruction far below 0
         out = net.decode(torch.zeros(1, 2))
-    assert out[0, 0] == 0.0 and (out[0, 1:] == -5.0).all()
+        assert (out[0, :2] == 0.0).all() and (out[0, 2:] == -5.0).all()
+        net.pca_decoder.bias.fill_(5.0)  # and far above 1
+        out = net.decode(torch.zeros(1, 2))
+        assert (out[0, :2] == 1.0).all() and (out[0, 2:] == 5.0).all()
+        net.pca_decoder.bias.fill_(-5.0)
     net.train()  # training sees the unclipped output
     assert (net.decode(torch.zeros(1, 2)) == -5.0).all()
 

@@ -9,13 +9,14 @@ point, so a table on which a network cannot beat the PCA keeps the PCA.
 The output is linear: a sigmoid cannot start exactly at the PCA's
 reconstruction (it would need infinite pre-activations at 0 and 1, and bends
 everything in between). Outside training, reconstructions are clipped to the
-bounds the data piles up at: a feature whose training rows sit exactly on
-their minimum (or maximum) in at least BOUND_SHARE of the rows has a hard
-bound there (a pixel's 0 and 255, a count's 0) and is clipped to it; a
-measurement whose extremes are single rows is not, since new rows go beyond
-them (clipping every feature to [0, 1] cost 17% of held-out MSE on
-scikit-learn's wine, and gained 14-20% on images). ``clip_output`` "auto"
-(the default), True (every feature to [0, 1]) or False (never).
+training range of the features that look bounded: a feature whose training
+rows sit exactly on their minimum (or maximum) in at least BOUND_SHARE of the
+rows (a pixel's 0, a count's 0) is a bounded measurement and is clipped to
+[0, 1] on both sides; a measurement whose extremes are single rows is not,
+since new rows go beyond them (clipping every feature to [0, 1] cost 17% of
+held-out MSE on scikit-learn's wine, and gained 14-20% on images).
+``clip_output`` "auto" (the default), True (every feature to [0, 1]) or False
+(never).
 
 When no epoch beats the start on the validation rows, the start is rebuilt
 from the PCA of all rows passed to fit (training and validation), so such a
@@ -171,8 +172,8 @@ class PCAAnchoredNet(nn.Module):
         """Clip, outside training, the features whose rows pile up at 0 or 1.
 
         `rows` are the training rows in [0, 1] space (`ScaledRows`): a feature
-        with at least BOUND_SHARE of them exactly at 0 (its minimum) is
-        clipped below at 0, likewise at 1 above.
+        with at least BOUND_SHARE of them exactly at 0 (its minimum) or at 1
+        (its maximum) is clipped to [0, 1].
         """
         if self.config.clip_output != "auto":
             return
@@ -184,9 +185,10 @@ class PCAAnchoredNet(nn.Module):
             at_high += (xb >= 1).sum(dim=0)
             n += len(xb)
         share = BOUND_SHARE * max(n, 1)
+        bounded = (at_low >= share) | (at_high >= share)
         big = torch.tensor(BIG)
-        self.lower.copy_(torch.where(at_low >= share, torch.tensor(0.0), -big))
-        self.upper.copy_(torch.where(at_high >= share, torch.tensor(1.0), big))
+        self.lower.copy_(torch.where(bounded, torch.tensor(0.0), -big))
+        self.upper.copy_(torch.where(bounded, torch.tensor(1.0), big))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
