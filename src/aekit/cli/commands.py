@@ -68,14 +68,11 @@ def _cmd_encode(args: argparse.Namespace) -> int:
 def _code_columns(
     est: AutoEncoder, features: Features, first_row: int
 ) -> dict[str, np.ndarray]:
-    from ..errors import DataError
+    from ..data.write import join_columns
 
     Z = est.transform(features.X)
     names = list(est.get_feature_names_out())
-    clash = sorted(set(features.carried) & set(names))
-    if clash:
-        raise DataError(f"carried column {clash[0]!r} has the name of an output column")
-    return {**features.carried, **{n: Z[:, i] for i, n in enumerate(names)}}
+    return join_columns(features.carried, {n: Z[:, i] for i, n in enumerate(names)})
 
 
 def _cmd_reconstruct(args: argparse.Namespace) -> int:

@@ -54,10 +54,10 @@ def write_streamed(args: argparse.Namespace, columns: Columns, carry: bool) -> W
             features = _select(est, args, block, args.carry_columns if carry else ())
             cols = columns(est, features, done.rows)
             writer.write(cols)
-            done.columns = list(cols)
             for name, col in cols.items():
                 if col.dtype == np.bool_:
                     done.flagged[name] = done.flagged.get(name, 0) + int(col.sum())
             done.rows += len(features.X)
             bar.update(len(features.X))
+    done.columns = writer.names or []
     return done

@@ -100,15 +100,22 @@ def write_table(
     """
     carried = carried or {}
     p = check_output(path, carried=bool(carried))
-    clash = sorted(set(carried) & set(names))
+    columns = join_columns(carried, {n: X[:, i] for i, n in enumerate(names)})
+    with TableWriter(p) as w:
+        if p.suffix.lower() == ".npy":  # the matrix as it is, whatever its columns
+            w.write_matrix(X)
+        else:
+            w.write(columns)
+
+
+def join_columns(
+    carried: dict[str, np.ndarray], columns: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """The carried columns, then `columns`; a DataError if a name is in both."""
+    clash = sorted(set(carried) & set(columns))
     if clash:
         raise DataError(f"carried column {clash[0]!r} has the name of an output column")
-    if p.suffix.lower() == ".npy":  # the matrix as it is, whatever its columns
-        with TableWriter(p) as w:
-            w.write_matrix(X)
-        return
-    with TableWriter(p) as w:
-        w.write({**carried, **{n: X[:, i] for i, n in enumerate(names)}})
+    return {**carried, **columns}
 
 
 NPY_HEADER = 128  # bytes kept for a .npy header: any 2-D shape's fits
