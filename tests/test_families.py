@@ -73,6 +73,22 @@ def test_registry_lists_the_built_in_families_and_refuses_others():
         AutoEncoder(model="nope", verbose=0).fit(np.random.rand(20, 4))
 
 
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_memory_check_counts_every_family_without_building_it(name, monkeypatch):
+    from aekit import memory
+
+    family = get_family(name)
+    config = family.make_config(
+        64, latent_dim=8, hidden_dims=None, activation="relu", options={}
+    )
+    real = sum(p.numel() for p in family.build(config).parameters())
+    assert memory.check_training_memory(family, config, torch.device("cpu")) == real
+    # 5 float32 copies of every parameter must fit: one byte short is refused
+    monkeypatch.setattr(memory, "free_memory", lambda device: 20 * real - 1)
+    with pytest.raises(ValueError, match=f"has {real:,} parameters and needs"):
+        memory.check_training_memory(family, config, torch.device("cpu"))
+
+
 def test_unknown_model_option_is_refused_with_a_suggestion():
     X = np.random.default_rng(0).random((40, 6))
     with pytest.raises(
