@@ -5,6 +5,9 @@ Run from the repository root (the data lives in ../shared/data)::
     flock /tmp/bench.lock .venv/bin/python benchmarks/tune.py mnist --latent-dim 32 \
         --timeout 600 --max-epochs 30
 
+With ``--workers N``, N processes (one thread each) share a journal file for
+the search, and this process then refits the best trial and tests it.
+
 It holds out 20% of the rows (seeded) from the search, and prints the held-out
 MSE (in the [0, 1] space of the search rows' scaling) of the tuned model, of
 the PCA of the same size and of a default AutoEncoder fitted on the same rows
@@ -15,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,6 +45,20 @@ def load_table(name: str) -> np.ndarray:
     return (X - X.min(0)) / np.where(span > 0, span, 1)
 
 
+def worker(X: np.ndarray, trials: int, timeout: float, search: dict) -> None:
+    """One search process: trials until the timeout, no refit."""
+    torch.set_num_threads(1)
+    tune(
+        X,
+        n_trials=trials,
+        timeout=timeout,
+        refit=False,
+        compare_default=False,
+        progress=lambda s: print(s, flush=True),
+        **search,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("dataset", help="mnist, coil20, olivetti, digits or table:NAME")
@@ -50,6 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pruner", default="hyperband")
     p.add_argument("--json", metavar="FILE", help="write the study summary there")
     p.add_argument("--no-default", action="store_true", help="skip the default model")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="search processes sharing one journal file, one thread each",
+    )
     a = p.parse_args(argv)
     torch.set_num_threads(1)
     if a.dataset == "digits":
@@ -64,15 +89,33 @@ def main(argv: list[str] | None = None) -> int:
     if a.max_epochs:
         fixed["max_epochs"] = a.max_epochs
     t0 = time.perf_counter()
+    search = dict(latent_dim=a.latent_dim, pruner=a.pruner, fixed=fixed)
+    if a.workers > 1:
+        # the workers search; then this process refits the best and tests it
+        folder = tempfile.mkdtemp(prefix="aekit-tune-")
+        search["storage"] = f"journal:{folder}/study.log"
+        ctx = multiprocessing.get_context("spawn")
+        workers = [
+            ctx.Process(
+                target=worker, args=(X, a.trials, a.timeout, search), daemon=True
+            )
+            for _ in range(a.workers)
+        ]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        print(f"search done in {time.perf_counter() - t0:.0f} s", flush=True)
+        trials = 0
+    else:
+        trials = a.trials
     r = tune(
         X,
-        latent_dim=a.latent_dim,
-        n_trials=a.trials,
+        n_trials=trials,
         timeout=a.timeout,
-        pruner=a.pruner,
-        fixed=fixed,
         compare_default=not a.no_default,
         progress=lambda s: print(s, flush=True),
+        **search,
     )
     s = r.summary()
     t = r.test_mse
