@@ -254,3 +254,37 @@ def test_moments_are_flushed_every_so_many_steps_and_each_epoch(monkeypatch):
     train(_net(8, 2), X, None, cfg)
     # 7 steps an epoch: after its steps 3 and 6, and at its end
     assert calls == [3, 6, 7, 10, 13, 14]
+
+
+def _auto_fit(digits, callbacks=()):
+    import warnings
+
+    from aekit import AutoEncoder
+
+    ae = AutoEncoder(latent_dim=4, model="halving", random_state=0, verbose=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ae.fit(digits, evaluate=False, callbacks=list(callbacks))
+    return ae, [w for w in caught if "max_epochs='auto' allowed" in str(w.message)]
+
+
+def test_auto_budget_spent_while_improving_warns(digits, monkeypatch):
+    from sklearn.exceptions import ConvergenceWarning
+
+    import aekit.train
+
+    monkeypatch.setattr(aekit.train, "AUTO_MIN_EPOCHS", 3)
+    monkeypatch.setattr(aekit.train, "AUTO_STEPS", 1)
+    ae, warned = _auto_fit(digits)
+    assert ae.n_epochs_ == 3 and ae.best_epoch_ == 3
+    assert len(warned) == 1 and warned[0].category is ConvergenceWarning
+
+
+def test_a_callback_that_stops_training_is_not_a_spent_budget(digits):
+    class StopAfter2(Callback):
+        def on_epoch_end(self, state):
+            state.stop_requested = state.epoch >= 2
+
+    ae, warned = _auto_fit(digits, [StopAfter2()])
+    assert ae.n_epochs_ == 2 and ae.best_epoch_ == 2
+    assert warned == []

@@ -199,7 +199,7 @@ def run_fit(
     if (
         params["max_epochs"] == "auto"
         and not state.stopped_early
-        and state.best_epoch == state.epoch
+        and state.best_epoch == state.epoch == max_epochs  # not stopped by a callback
         and state.epoch > 0
     ):
         warnings.warn(
