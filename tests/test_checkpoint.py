@@ -461,3 +461,24 @@ def test_checkpoint_callback_on_the_plain_loop(tmp_path):
     assert cb.last_path == tmp_path / "ckpt-000002"
     ckpt = load_checkpoint(tmp_path)
     assert ckpt.params == {} and ckpt.architecture["n_features"] == 6
+
+
+def test_a_signal_that_reached_another_rank_interrupts_this_one():
+    # Among ranks the stop and its signal are agreed; a rank whose own handler
+    # saw nothing must still raise, not save a half-trained model as finished.
+    from types import SimpleNamespace
+
+    from aekit.checkpoint.resume import raise_if_interrupted
+    from aekit.train import TrainConfig
+
+    cfg = TrainConfig(max_epochs=3)
+    state = SimpleNamespace(
+        stop_signal=int(signal.SIGTERM), stopped_early=False, epoch=1, step=5
+    )
+    with pytest.raises(TrainingInterrupted, match="SIGTERM at epoch 2, step 5"):
+        raise_if_interrupted(state, cfg, [], None, None)
+    # a stop asked by another callback (a pruner) is no interruption
+    state.stop_signal = 0
+    raise_if_interrupted(state, cfg, [], None, None)
+    state.stop_signal, state.epoch, state.step = int(signal.SIGTERM), 3, 0
+    raise_if_interrupted(state, cfg, [], None, None)  # the last epoch was done

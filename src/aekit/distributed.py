@@ -173,15 +173,15 @@ def all_sum(values: Sequence[float], w: World) -> list[float]:
     return t.tolist()
 
 
-def any_rank(flag: bool, w: World) -> bool:
-    """True when `flag` is true on some rank."""
+def all_max(values: Sequence[int], w: World) -> list[int]:
+    """Element-wise maximum of integers over the ranks; alone, the values."""
     if not w.enabled:
-        return flag
+        return list(values)
     import torch.distributed as dist
 
-    t = torch.tensor([int(flag)], dtype=torch.int32, device=_comm_device())
+    t = torch.tensor(list(values), dtype=torch.int64, device=_comm_device())
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item())
+    return [int(v) for v in t.tolist()]
 
 
 def all_or(masks: dict[str, torch.Tensor], w: World) -> dict[str, torch.Tensor]:

@@ -164,6 +164,7 @@ class TrainState:
     bad_epochs: int = 0  # epochs since the last improvement
     warned_layers: list[str] = field(default_factory=list)
     stop_requested: bool = False  # set by a callback: stop at the next step boundary
+    stop_signal: int = 0  # the signal behind the stop (0: none); agreed among ranks
     stopped_early: bool = False  # patience ran out
 
 
@@ -378,7 +379,7 @@ def train(
     for cb in callbacks:
         cb.on_train_begin(state)
     module.train()
-    while state.epoch < cfg.max_epochs and not state.stop_requested:
+    while state.epoch < cfg.max_epochs and not agree_to_stop(state, world):
         if state.stopped_early:  # resumed from a checkpoint that ran out of patience
             break
         t0 = time.perf_counter()
@@ -415,9 +416,7 @@ def train(
                 flush_subnormal_moments(state.optimizer)
             for cb in callbacks:
                 cb.on_batch_end(state)
-            if world.enabled:  # a stop on one rank stops all at the same step
-                state.stop_requested = distributed.any_rank(state.stop_requested, world)
-            if state.stop_requested:
+            if agree_to_stop(state, world):
                 break
         if state.step < n_batches:  # stopped mid-epoch
             break
@@ -463,6 +462,24 @@ def train(
     for cb in callbacks:
         cb.on_train_end(state)
     return state
+
+
+def agree_to_stop(state: TrainState, world: distributed.World) -> bool:
+    """Whether training stops here: the same answer, and signal, on every rank.
+
+    A signal handler may set ``stop_requested`` and ``stop_signal`` between
+    any two lines; they are read once here and, among ranks, combined (any
+    rank's request, the largest signal), so that every rank stops at the same
+    step and knows whether a signal stopped it. A request made after the read
+    is seen at the next call.
+    """
+    requested, signum = int(state.stop_requested), state.stop_signal
+    if world.enabled:
+        requested, signum = distributed.all_max([requested, signum], world)
+    if requested:
+        state.stop_requested = True
+        state.stop_signal = max(signum, state.stop_signal)
+    return bool(requested)
 
 
 @torch.no_grad()

@@ -170,8 +170,12 @@ def raise_if_interrupted(
     saver: CheckpointCallback | None,
     resumed: Checkpoint | None,
 ) -> None:
-    """Raise TrainingInterrupted when a StopOnSignal stopped an unfinished run."""
-    signum = next(
+    """Raise TrainingInterrupted when a signal stopped an unfinished run.
+
+    Among ranks, the signal may have reached another rank only
+    (``state.stop_signal`` is agreed among them): every rank raises.
+    """
+    signum = state.stop_signal or next(
         (
             cb.received
             for cb in callbacks

@@ -80,6 +80,7 @@ class StopOnSignal(Callback):
             raise KeyboardInterrupt(f"second signal {signal.Signals(signum).name}")
         self.received = signum
         if self._state is not None:
+            self._state.stop_signal = signum  # before the request it explains
             self._state.stop_requested = True
 
     def __enter__(self) -> StopOnSignal:
