@@ -13,8 +13,17 @@ optuna = pytest.importorskip("optuna")
 
 import aekit  # noqa: E402
 from aekit.cli import main  # noqa: E402
-from aekit.search import save_result, tune  # noqa: E402
-from aekit.search.space import read_space  # noqa: E402
+from aekit.search import (  # noqa: E402
+    run,
+    save_result,
+    tune,
+)
+from aekit.search.space import (  # noqa: E402
+    default_point,
+    default_space,
+    read_space,
+    sample_params,
+)
 from aekit.search.storage import WORKER_ATTR, make_storage  # noqa: E402
 
 QUICK = {"max_epochs": 2, "device": "cpu"}
@@ -45,9 +54,111 @@ def test_three_trials_in_memory_refit_and_test(study3, X):
     json.dumps(s, allow_nan=False)  # plain JSON
 
 
-def test_refit_is_the_best_trial(study3):
+def search_rows(X, r):
+    search_idx, _ = run._split(
+        len(X), r.setup["test_fraction"], r.setup["random_state"]
+    )
+    return X[search_idx]
+
+
+def test_refit_is_the_best_trial(study3, X):
     # same parameters, same seed, same rows: the refit trains what the trial did
-    assert study3.best_estimator.best_loss_ == pytest.approx(study3.best_value)
+    best = study3.study.best_trial
+    assert study3.best_estimator.best_loss_ == pytest.approx(
+        best.user_attrs["best_loss"]
+    )
+    assert run.validation_mse(
+        study3.best_estimator, search_rows(X, study3)
+    ) == pytest.approx(study3.best_value)
+
+
+def test_first_trial_is_the_default_model(study3, X):
+    first = study3.study.trials[0]
+    assert first.user_attrs["default"] is True
+    assert first.params == {
+        "model": "pca_anchored",
+        "depth": 0,
+        "lr": 1e-3,
+        "batch_size": 64,
+        "activation": "relu",
+        "weight_decay": 0.0,
+        "pca_anchored.train_pca": True,
+    }
+    default = aekit.AutoEncoder(latent_dim=3, random_state=0, verbose=0, **QUICK)
+    default.fit(search_rows(X, study3), evaluate=False)
+    assert first.value == pytest.approx(
+        run.validation_mse(default, search_rows(X, study3))
+    )
+
+
+def test_default_point_only_inside_the_space():
+    space = default_space(10, 3)
+    assert default_point(space, 3)["depth"] == 0
+    assert default_point({**space, "model": ["halving"]}, 3) is None
+    assert default_point({**space, "lr": {"low": 1e-2, "high": 1e-1}}, 3) is None
+    assert default_point({**space, "depth": {"low": 1, "high": 2}}, 3) is None
+    assert default_point({**space, "latent_dim": [2, 4]}, 3) is None
+    assert default_point({**space, "latent_dim": [2, 3]}, 3)["latent_dim"] == 3
+    assert default_point({"model": "pca_anchored"}, 3) == {}  # nothing searched
+
+
+def test_a_penalized_trial_is_valued_by_its_reconstruction_alone(X):
+    r = tune(
+        X,
+        latent_dim=3,
+        n_trials=1,
+        space={"model": ["variational"], "depth": 0},
+        fixed=QUICK,
+        compare_default=False,
+        verbose=0,
+    )
+    trial = r.study.trials[0]
+    # the objective adds the KL term and divides by 2 sigma^2: far above the MSE
+    assert trial.value < trial.user_attrs["best_loss"] / 10
+    assert trial.value == pytest.approx(
+        run.validation_mse(r.best_estimator, search_rows(X, r))
+    )
+    recon = [h["val_parts"]["reconstruction"] for h in r.best_estimator.history_]
+    assert trial.user_attrs["curve"] == pytest.approx(recon)
+
+
+def test_family_options_and_channel_widths_are_searched():
+    space = default_space(64, 4)
+    assert space["options"]["denoising"]["level"] == {
+        "low": 0.05,
+        "high": 0.5,
+        "log": True,
+    }
+    assert space["options"]["variational"]["beta"]["high"] == 1.0
+    trial = optuna.trial.FixedTrial(
+        {
+            "model": "convolutional",
+            "depth": 2,
+            "convolutional.width": 64,
+            "lr": 1e-3,
+            "batch_size": 32,
+            "activation": "relu",
+            "weight_decay": 0.0,
+        }
+    )
+    params = sample_params(trial, space, 4)
+    assert params["hidden_dims"] == (64, 32)
+    trial = optuna.trial.FixedTrial(
+        {
+            "model": "denoising",
+            "depth": 0,
+            "lr": 1e-3,
+            "batch_size": 32,
+            "activation": "relu",
+            "weight_decay": 0.0,
+            "denoising.train_pca": True,
+            "denoising.noise": "swap",
+            "denoising.level": 0.3,
+        }
+    )
+    params = sample_params(trial, space, 4)
+    assert params["model_options"] == {"train_pca": True, "noise": "swap", "level": 0.3}
+    assert "hidden_dims" not in params  # depth 0: the family's own rule
 
 
 def test_best_model_saves_loads_and_encodes(study3, X, tmp_path):
@@ -221,7 +332,7 @@ def test_cli_tune_end_to_end(X, tmp_path, capsys):
     )
     assert rc == 0
     text = capsys.readouterr().out
-    assert "trial 0: value " in text and "trial 1: " in text
+    assert "trial 0 (the default model): value " in text and "trial 1: " in text
     assert "test MSE (32 held-out rows), PCA: " in text
     s = json.loads((out / "study.json").read_text())
     assert set(s["test_mse"]) == {"model", "pca", "default"}

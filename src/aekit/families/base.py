@@ -103,6 +103,10 @@ class Family:
     needs_pca: ClassVar[bool] = False
     start_is_candidate: ClassVar[bool] = False
     test_start: ClassVar[bool] = False  # see `start_candidate`
+    # What `aekit tune` may vary beyond the boolean options, as search specs
+    # (`aekit.search.space`): option names, and ``depth``/``width`` when the
+    # family's widths mean something else than the common rule's (channels).
+    search_space: ClassVar[Mapping[str, Any]] = {}
 
     # -- configuration ---------------------------------------------------------
 

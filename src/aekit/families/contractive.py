@@ -105,6 +105,7 @@ def encoder_jacobian(module: Any, x: torch.Tensor) -> tuple[torch.Tensor, torch.
 
 class Contractive(PenalizedFamily):
     name = "contractive"
+    search_space = {"contraction": {"low": 1e-6, "high": 1e-2, "log": True}}
     config_class = ContractiveConfig
     summary = (
         "contractive: penalises the squared Frobenius norm of the encoder's "

@@ -187,6 +187,10 @@ class ConvolutionalNet(nn.Module):
 
 class Convolutional(Family):
     name = "convolutional"
+    # widths are channels: a convolution costs channels_in x channels_out per
+    # pixel, so the dense families' range (up to 1024) would cost tens of
+    # times a dense layer's; 8-128 keeps a trial within a few times of theirs
+    search_space = {"width": {"low": 8, "high": 128, "log": True}}
     config_class = ConvolutionalConfig
     summary = (
         "convolutional, for rows that are images (image_shape HxW or HxWxC): "

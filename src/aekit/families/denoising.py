@@ -68,6 +68,10 @@ def corrupt(
 
 class Denoising(PenalizedFamily):
     name = "denoising"
+    search_space = {
+        "noise": ["mask", "gaussian", "swap"],
+        "level": {"low": 0.05, "high": 0.5, "log": True},
+    }
     config_class = DenoisingConfig
     summary = (
         "denoising: learns to reconstruct clean rows from corrupted ones "

@@ -66,6 +66,7 @@ def kl_sparsity(pre: list[torch.Tensor], rho: float) -> torch.Tensor:
 
 class Sparse(PenalizedFamily):
     name = "sparse"
+    search_space = {"l1": {"low": 1e-5, "high": 1e-2, "log": True}}
     config_class = SparseConfig
     summary = (
         "sparse code: L1 penalty on the code (l1) and a KL target rate rho on "

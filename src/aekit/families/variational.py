@@ -134,6 +134,7 @@ def kl_to_prior(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 class Variational(Family):
     name = "variational"
+    search_space = {"beta": {"low": 1e-3, "high": 1.0, "log": True}}
     config_class = VariationalConfig
     summary = (
         "variational (beta-VAE): Gaussian code sampled in training, KL to N(0, I) "

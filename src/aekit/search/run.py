@@ -3,11 +3,14 @@
 The rows are split once (seeded) into search rows and test rows. Each trial
 builds an AutoEncoder from parameters drawn from the space and fits it on the
 search rows without the fit-time evaluation; a pruning callback reports every
-epoch's validation loss to the trial, and when the pruner says so it asks the
-loop to stop (a flag) and the trial ends pruned after `fit` returns. The best
-configuration is refitted with the full evaluation, and the test rows, never
-seen by the search, score it against the PCA of the same size and the default
-AutoEncoder.
+epoch's validation reconstruction loss to the trial, and when the pruner says
+so it asks the loop to stop (a flag) and the trial ends pruned after `fit`
+returns. A completed trial's value is the mean squared error on its
+validation rows, the same measure for every family whatever its objective adds
+(a penalty, a KL term, noise). A new study's first trial is the default
+AutoEncoder, when the space holds it. The best configuration is refitted with
+the full evaluation, and the test rows, never seen by the search, score it
+against the PCA of the same size and the default AutoEncoder.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import numpy as np
 
 from ..errors import AekitError, DeadUnitWarning
 from ..train import Callback, TrainState
-from .space import default_space, merge_space, sample_params
+from .space import default_point, default_space, merge_space, sample_params
 from .storage import fail_orphans, make_storage, mark_worker
 
 PRUNERS = ("hyperband", "halving", "median", "none")
@@ -52,7 +55,7 @@ def _optuna() -> Any:
 
 
 class PruningCallback(Callback):
-    """Report each epoch's validation loss to an Optuna trial; stop when it is pruned.
+    """Report each epoch's validation reconstruction loss to an Optuna trial; stop when pruned.
 
     It only sets ``state.stop_requested``: the caller raises ``optuna.TrialPruned``
     once `fit` has returned, when ``pruned`` is true.
@@ -64,7 +67,7 @@ class PruningCallback(Callback):
         self.pruned_at: int | None = None  # the epoch after which it was pruned
 
     def on_epoch_end(self, state: TrainState) -> None:
-        val = state.history[-1]["val_loss"]
+        val = epoch_value(state.history[-1])
         if val is None or not math.isfinite(val):
             return
         epoch = len(state.history)
@@ -72,6 +75,29 @@ class PruningCallback(Callback):
         if self.trial.should_prune():
             self.pruned, self.pruned_at = True, epoch
             state.stop_requested = True
+
+
+def epoch_value(record: Mapping[str, Any]) -> float | None:
+    """An epoch's validation reconstruction loss: the objective less any penalty.
+
+    Families whose objective adds a penalty (sparse, contractive, variational)
+    record its reconstruction part; a denoising family's loss is already a
+    reconstruction loss, of corrupted rows.
+    """
+    parts = record.get("val_parts") or {}
+    return parts.get("reconstruction", record["val_loss"])
+
+
+def validation_mse(est: Any, X_search: np.ndarray) -> float:
+    """Mean squared error of a fitted AutoEncoder on its own validation rows.
+
+    The same measure for every family (no penalty, no noise), and the one the
+    test rows report at the end.
+    """
+    from ..prepare import split_rows
+
+    _, val_idx = split_rows(len(X_search), est.validation_fraction, est.seed_)
+    return float(est.reconstruction_error(X_search[val_idx]).mean())
 
 
 @dataclass
@@ -266,6 +292,9 @@ def tune(
     _check_same_setup(study, setup)
     for n in fail_orphans(study, store):
         _say(verbose, progress, f"trial {n}: failed (its worker is gone)")
+    start = default_point(space, latent_dim)
+    if start is not None and not study.get_trials(deepcopy=False):
+        study.enqueue_trial(start, user_attrs={"default": True}, skip_if_exists=True)
 
     def objective(trial: Any) -> float:
         mark_worker(trial)
@@ -280,12 +309,12 @@ def tune(
             est = AutoEncoder(**params).fit(X_search, evaluate=False, callbacks=[cb])
         trial.set_user_attr("seconds", time.perf_counter() - t)
         trial.set_user_attr("epochs", est.n_epochs_)
-        trial.set_user_attr(
-            "curve", [h["val_loss"] for h in est.history_ if h["val_loss"] is not None]
-        )
+        curve = [epoch_value(h) for h in est.history_]
+        trial.set_user_attr("curve", [v for v in curve if v is not None])
         if cb.pruned:
             raise optuna.TrialPruned(f"pruned after epoch {cb.pruned_at}")
-        return float(est.best_loss_)
+        trial.set_user_attr("best_loss", float(est.best_loss_))
+        return validation_mse(est, X_search)
 
     def report(study: Any, trial: Any) -> None:
         _say(verbose, progress, _trial_line(study, trial))
@@ -430,7 +459,8 @@ def _trial_line(study: Any, trial: Any) -> str:
         best = f"best {study.best_value:.6g} (trial {study.best_trial.number})"
     except ValueError:
         best = "no best yet"
-    return f"trial {trial.number}: {what}; {best}"
+    start = " (the default model)" if trial.user_attrs.get("default") else ""
+    return f"trial {trial.number}{start}: {what}; {best}"
 
 
 def _trial_record(t: Any) -> dict[str, Any]:
@@ -442,6 +472,7 @@ def _trial_record(t: Any) -> dict[str, Any]:
         "epochs": t.user_attrs.get("epochs"),
         "seconds": t.user_attrs.get("seconds"),
         "curve": t.user_attrs.get("curve"),
+        "default": bool(t.user_attrs.get("default")),
     }
 
 

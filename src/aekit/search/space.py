@@ -5,11 +5,13 @@ A space is a mapping of names to specs. A spec is a scalar (fixed), a list
 ints). Names: ``model``, ``depth``, ``width`` (hidden widths are ``width``
 halving ``depth`` times, the family's rule when depth is 0), ``lr``,
 ``batch_size``, ``activation``, ``weight_decay``, ``latent_dim`` (fixed by the
-user unless given here) and ``options`` (``{family: {option: spec}}``).
+user unless given here) and ``options`` (``{family: {option: spec}}``; a
+family's ``depth`` or ``width`` there replaces the common one for its trials).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Mapping
@@ -33,10 +35,11 @@ NAMES = (
 def default_space(n_features: int, latent_dim: int) -> dict[str, Any]:
     """The default space for a table of `n_features` columns and a code of `latent_dim`.
 
-    Every registered family, 1 to 3 hidden layers whose first width is 2x the
-    code to min(1024, 2 n_features) on a log scale, Adam's learning rate on a
-    log scale, batch size, activation, weight decay, and each family's boolean
-    options (a family may declare others in a ``search_space`` attribute).
+    Every registered family; 0 to 3 hidden layers (0: the family's own width
+    rule, so the default model is a point of the space) whose first width is
+    2x the code to min(1024, 2 n_features) on a log scale; Adam's learning rate
+    on a log scale, batch size, activation, weight decay, and each family's
+    options: its boolean ones and those it declares in ``search_space``.
     """
     from ..registry import FAMILIES, HIDDEN_ACTIVATIONS, get_family
 
@@ -50,7 +53,7 @@ def default_space(n_features: int, latent_dim: int) -> dict[str, Any]:
             options[name] = opts
     return {
         "model": sorted(FAMILIES),
-        "depth": {"low": 1, "high": 3},
+        "depth": {"low": 0, "high": 3},
         "width": {"low": low, "high": high, "log": True},
         "lr": {"low": 1e-4, "high": 1e-2, "log": True},
         "batch_size": [32, 64, 128, 256],
@@ -61,20 +64,67 @@ def default_space(n_features: int, latent_dim: int) -> dict[str, Any]:
 
 
 def family_options(family: Any) -> dict[str, Any]:
-    """The family's searchable options: its ``search_space``, else its bool options."""
-    import dataclasses
-
-    declared = getattr(family, "search_space", None)
-    if isinstance(declared, Mapping):
-        return dict(declared)
+    """The family's searchable options: its bool options, then its ``search_space``."""
     defaults = {
         f.name: f.default for f in dataclasses.fields(family.config_class) if f.init
     }
-    return {
+    options: dict[str, Any] = {
         k: [defaults[k], not defaults[k]]
         for k in family.option_names()
         if isinstance(defaults.get(k), bool)
     }
+    declared = getattr(family, "search_space", None)
+    if isinstance(declared, Mapping):
+        options.update(declared)
+    return options
+
+
+def default_point(space: Mapping[str, Any], latent_dim: int) -> dict[str, Any] | None:
+    """The default AutoEncoder as Optuna parameters of `space`; None when outside it.
+
+    A search that starts from this point never ends worse, on its validation
+    rows, than the model a user gets without searching.
+    """
+    from ..estimator import AutoEncoder
+    from ..registry import get_family
+
+    d = AutoEncoder().get_params()
+    model = d["model"]
+    family = get_family(model)
+    config = {
+        f.name: f.default for f in dataclasses.fields(family.config_class) if f.init
+    }
+    opts = dict((space.get("options") or {}).get(model) or {})
+    wanted: list[tuple[str, Any, Any]] = [  # (parameter, its spec, the default)
+        ("latent_dim", space.get("latent_dim", latent_dim), latent_dim),
+        ("model", space.get("model", model), model),
+        (_scoped("depth", model, opts), opts.pop("depth", space.get("depth", 0)), 0),
+    ]
+    opts.pop("width", None)
+    wanted += [(k, space[k], d[k]) for k in _TRAINING if k in space]
+    wanted += [(f"{model}.{k}", v, config.get(k)) for k, v in opts.items()]
+    point = {}
+    for name, spec, value in wanted:
+        if not contains(spec, value):
+            return None
+        if isinstance(spec, (Mapping, list)):
+            point[name] = value
+    return point
+
+
+_TRAINING = ("lr", "batch_size", "activation", "weight_decay")
+
+
+def contains(spec: Any, value: Any) -> bool:
+    """Can a trial of `spec` take `value`?"""
+    if isinstance(spec, Mapping):
+        if isinstance(spec["low"], int) and isinstance(spec["high"], int):
+            if not isinstance(value, int) or isinstance(value, bool):
+                return False
+        return _number(value) and spec["low"] <= value <= spec["high"]
+    if isinstance(spec, list):
+        return any(type(v) is type(value) and v == value for v in spec)
+    return type(spec) is type(value) and spec == value
 
 
 def read_space(path: str | Path) -> dict[str, Any]:
@@ -161,6 +211,11 @@ def widths(width: int, depth: int, latent_dim: int) -> tuple[int, ...] | None:
     return tuple(max(latent_dim, int(width) >> i) for i in range(int(depth)))
 
 
+def _scoped(name: str, model: str, opts: Mapping[str, Any]) -> str:
+    """Optuna's name of `name`: the family's own (``model.name``) when it declares it."""
+    return f"{model}.{name}" if name in opts else name
+
+
 def sample_params(
     trial: Any, space: Mapping[str, Any], latent_dim: int
 ) -> dict[str, Any]:
@@ -170,22 +225,27 @@ def sample_params(
     latent = int(suggest(trial, "latent_dim", space.get("latent_dim", latent_dim)))
     model = suggest(trial, "model", space.get("model", "pca_anchored"))
     family = get_family(model)
-    depth = int(suggest(trial, "depth", space.get("depth", 0)))
-    params: dict[str, Any] = {"latent_dim": latent, "model": model}
-    if depth > 0:
-        width = int(suggest(trial, "width", space.get("width", 2 * latent)))
-        params["hidden_dims"] = widths(width, depth, latent)
-    for name in ("lr", "batch_size", "activation", "weight_decay"):
-        if name in space:
-            params[name] = suggest(trial, name, space[name])
-    opts = (space.get("options") or {}).get(model) or {}
+    opts = dict((space.get("options") or {}).get(model) or {})
     known = set(family.option_names())
-    unknown = sorted(set(opts) - known)
+    unknown = sorted(set(opts) - known - {"depth", "width"})
     if unknown:
         raise ValueError(
             f"search space options of {model!r}: unknown {unknown}; "
-            f"the family's options are {sorted(known)}"
+            f"the family's options are {sorted(known)} (and depth, width)"
         )
+    depth_name, width_name = (
+        _scoped("depth", model, opts),
+        _scoped("width", model, opts),
+    )
+    depth = int(suggest(trial, depth_name, opts.pop("depth", space.get("depth", 0))))
+    width_spec = opts.pop("width", space.get("width", 2 * latent))
+    params: dict[str, Any] = {"latent_dim": latent, "model": model}
+    if depth > 0:
+        width = int(suggest(trial, width_name, width_spec))
+        params["hidden_dims"] = widths(width, depth, latent)
+    for name in _TRAINING:
+        if name in space:
+            params[name] = suggest(trial, name, space[name])
     if opts:
         params["model_options"] = {
             k: suggest(trial, f"{model}.{k}", v) for k, v in opts.items()
