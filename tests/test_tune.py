@@ -219,6 +219,8 @@ def test_searched_code_size_reports_each_size(X):
     )
     assert set(r.by_latent_dim) <= {2, 4}
     assert r.best_params["latent_dim"] in r.by_latent_dim
+    for size in r.by_latent_dim.values():
+        assert size["val_mse"] == r.study.trials[size["trial"]].value
     assert "default" not in r.test_mse
 
 

@@ -84,7 +84,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 def _final_lines(summary: dict[str, Any], out: Path) -> str:
     t, r = summary["test_mse"], summary["test_ratios"]
     lines = [
-        f"best trial {summary['best_trial']}: validation loss "
+        f"best trial {summary['best_trial']}: validation MSE "
         f"{summary['best_value']:.6g}; saved to {out} (with {STUDY_FILE})",
     ]
     if t:

@@ -45,7 +45,7 @@ def _history(summary: dict[str, Any]) -> str:
         ax.step(xs, ys, where="post", color="C3", label="best so far")
     ax.set_xlabel("trial")
     _integer_ticks(ax)
-    ax.set_ylabel("validation loss")
+    ax.set_ylabel("validation reconstruction loss")
     ax.set_yscale("log")
     ax.grid(alpha=0.3)
     ax.legend()
@@ -60,7 +60,7 @@ def _importances(summary: dict[str, Any]) -> str:
     ax = fig.add_subplot()
     names = list(imp)[::-1]
     ax.barh(names, [imp[n] for n in names])
-    ax.set_xlabel("importance (share of the variance of the validation loss)")
+    ax.set_xlabel("importance (share of the variance of the trials' values)")
     return _img(_png(fig), "Parameter importances (fANOVA over the completed trials).")
 
 
@@ -84,7 +84,7 @@ def _curves(summary: dict[str, Any]) -> str:
             ax.legend()
     ax.set_xlabel("epoch")
     _integer_ticks(ax)
-    ax.set_ylabel("validation loss")
+    ax.set_ylabel("validation reconstruction loss")
     ax.set_yscale("log")
     ax.grid(alpha=0.3)
     return _img(_png(fig), "Validation curves of every trial (grey) and of the best.")
@@ -141,10 +141,10 @@ def build_study_report(
     by = summary.get("by_latent_dim") or {}
     if by:
         parts += [
-            "<h2>Validation loss per code size</h2>",
+            "<h2>Validation MSE per code size</h2>",
             _table(
-                ["code size", "best validation loss", "trial"],
-                [(k, v["val_loss"], v["trial"]) for k, v in by.items()],
+                ["code size", "best validation MSE", "trial"],
+                [(k, v["val_mse"], v["trial"]) for k, v in by.items()],
             ),
         ]
     if est is not None and getattr(est, "history_", None):

@@ -119,7 +119,7 @@ class TuneResult:
         AutoEncoder of that size fitted on the search rows); empty without
         test rows.
     by_latent_dim : dict
-        With a searched code size: per size, the best validation loss, its
+        With a searched code size: per size, the best validation MSE, its
         trial and the PCA's test MSE.
     """
 
@@ -415,7 +415,7 @@ def _check_same_setup(study: Any, setup: dict[str, Any]) -> None:
 def _by_latent(
     study: Any, X_search: np.ndarray, X_test: np.ndarray, searched: bool
 ) -> dict[int, dict[str, Any]]:
-    """Per searched code size: the best validation loss and its trial."""
+    """Per searched code size: the best validation MSE and its trial."""
     from optuna.trial import TrialState
 
     if not searched:
@@ -423,8 +423,8 @@ def _by_latent(
     out: dict[int, dict[str, Any]] = {}
     for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         k = int(t.user_attrs["params"]["latent_dim"])
-        if k not in out or t.value < out[k]["val_loss"]:
-            out[k] = {"val_loss": float(t.value), "trial": t.number}
+        if k not in out or t.value < out[k]["val_mse"]:
+            out[k] = {"val_mse": float(t.value), "trial": t.number}
     return dict(sorted(out.items()))
 
 
