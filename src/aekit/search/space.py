@@ -65,9 +65,7 @@ def default_space(n_features: int, latent_dim: int) -> dict[str, Any]:
 
 def family_options(family: Any) -> dict[str, Any]:
     """The family's searchable options: its bool options, then its ``search_space``."""
-    defaults = {
-        f.name: f.default for f in dataclasses.fields(family.config_class) if f.init
-    }
+    defaults = config_defaults(family)
     options: dict[str, Any] = {
         k: [defaults[k], not defaults[k]]
         for k in family.option_names()
@@ -77,6 +75,13 @@ def family_options(family: Any) -> dict[str, Any]:
     if isinstance(declared, Mapping):
         options.update(declared)
     return options
+
+
+def config_defaults(family: Any) -> dict[str, Any]:
+    """The family's config fields and their defaults."""
+    return {
+        f.name: f.default for f in dataclasses.fields(family.config_class) if f.init
+    }
 
 
 def default_point(space: Mapping[str, Any], latent_dim: int) -> dict[str, Any] | None:
@@ -90,17 +95,13 @@ def default_point(space: Mapping[str, Any], latent_dim: int) -> dict[str, Any] |
 
     d = AutoEncoder().get_params()
     model = d["model"]
-    family = get_family(model)
-    config = {
-        f.name: f.default for f in dataclasses.fields(family.config_class) if f.init
-    }
-    opts = dict((space.get("options") or {}).get(model) or {})
+    config = config_defaults(get_family(model))
+    opts, depth, _ = family_specs(space, model, latent_dim)
     wanted: list[tuple[str, Any, Any]] = [  # (parameter, its spec, the default)
         ("latent_dim", space.get("latent_dim", latent_dim), latent_dim),
         ("model", space.get("model", model), model),
-        (_scoped("depth", model, opts), opts.pop("depth", space.get("depth", 0)), 0),
+        (*depth, 0),  # depth 0: the family's own rule, hidden_dims=None
     ]
-    opts.pop("width", None)
     wanted += [(k, space[k], d[k]) for k in _TRAINING if k in space]
     wanted += [(f"{model}.{k}", v, config.get(k)) for k, v in opts.items()]
     point = {}
@@ -211,9 +212,24 @@ def widths(width: int, depth: int, latent_dim: int) -> tuple[int, ...] | None:
     return tuple(max(latent_dim, int(width) >> i) for i in range(int(depth)))
 
 
-def _scoped(name: str, model: str, opts: Mapping[str, Any]) -> str:
-    """Optuna's name of `name`: the family's own (``model.name``) when it declares it."""
-    return f"{model}.{name}" if name in opts else name
+def family_specs(
+    space: Mapping[str, Any], model: str, latent_dim: int
+) -> tuple[dict[str, Any], tuple[str, Any], tuple[str, Any]]:
+    """`model`'s own option specs, and its (Optuna name, spec) of depth and width.
+
+    A ``depth`` or ``width`` among the family's options replaces the common
+    one, under the name ``model.depth`` / ``model.width``.
+    """
+    opts = dict((space.get("options") or {}).get(model) or {})
+    common = {
+        "depth": space.get("depth", 0),
+        "width": space.get("width", 2 * latent_dim),
+    }
+    depth, width = (
+        (f"{model}.{k}", opts.pop(k)) if k in opts else (k, common[k])
+        for k in ("depth", "width")
+    )
+    return opts, depth, width
 
 
 def sample_params(
@@ -225,23 +241,18 @@ def sample_params(
     latent = int(suggest(trial, "latent_dim", space.get("latent_dim", latent_dim)))
     model = suggest(trial, "model", space.get("model", "pca_anchored"))
     family = get_family(model)
-    opts = dict((space.get("options") or {}).get(model) or {})
+    opts, depth_spec, width_spec = family_specs(space, model, latent)
     known = set(family.option_names())
-    unknown = sorted(set(opts) - known - {"depth", "width"})
+    unknown = sorted(set(opts) - known)
     if unknown:
         raise ValueError(
             f"search space options of {model!r}: unknown {unknown}; "
             f"the family's options are {sorted(known)} (and depth, width)"
         )
-    depth_name, width_name = (
-        _scoped("depth", model, opts),
-        _scoped("width", model, opts),
-    )
-    depth = int(suggest(trial, depth_name, opts.pop("depth", space.get("depth", 0))))
-    width_spec = opts.pop("width", space.get("width", 2 * latent))
+    depth = int(suggest(trial, *depth_spec))
     params: dict[str, Any] = {"latent_dim": latent, "model": model}
     if depth > 0:
-        width = int(suggest(trial, width_name, width_spec))
+        width = int(suggest(trial, *width_spec))
         params["hidden_dims"] = widths(width, depth, latent)
     for name in _TRAINING:
         if name in space:
