@@ -4,7 +4,8 @@ from torch import nn
 
 from aekit.families import AEConfig, AutoEncoderNet
 from aekit.layers import halving_widths, hidden_layers, switch_activation
-from aekit.registry import get_activation, get_loss
+from aekit.layers import get_activation
+from aekit.losses import get_loss
 
 
 @pytest.mark.parametrize(

@@ -8,18 +8,20 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from .version import __version__
 
 _EXPORTS = {
     "AutoEncoder": "estimator",
     "AutoEncoderNet": "families",
     "AEConfig": "families",
+    "HalvingNet": "families",
+    "HalvingConfig": "families",
     "PCAAnchoredNet": "families",
     "PCAAnchoredConfig": "families",
     "Family": "families",
     "FittedModel": "fitted",
-    "register_family": "registry",
-    "get_family": "registry",
+    "register_family": "families",
+    "get_family": "families",
     "TrainConfig": "train",
     "Callback": "train",
     "load": "serialize",
@@ -57,11 +59,14 @@ if TYPE_CHECKING:
         AEConfig,
         AutoEncoderNet,
         Family,
+        HalvingConfig,
+        HalvingNet,
         PCAAnchoredConfig,
         PCAAnchoredNet,
+        get_family,
+        register_family,
     )
     from .fitted import FittedModel
-    from .registry import get_family, register_family
     from .report import write_report
     from .search import TuneResult, tune
     from .serialize import load

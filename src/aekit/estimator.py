@@ -40,7 +40,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     latent_dim : int, default=1000
         Size of the code; must be smaller than the number of features.
     model : str, default="pca_anchored"
-        The model family, by its name in `aekit.registry.FAMILIES`.
+        The model family, by its name in `aekit.families.FAMILIES`.
     hidden_dims : sequence of int, optional
         Hidden widths (the decoder mirrors them). None: the family's rule
         (halving: n/2, n/4, ... down to the code; pca_anchored: min(512, n/2)

@@ -33,7 +33,7 @@ from .prepare import (
     resolve_device,
     split_rows,
 )
-from .registry import get_family
+from .families import get_family
 from .scaling import MinMaxScaling, check_unit_range
 from .train import (
     Callback,

@@ -1,4 +1,4 @@
-"""Dense stacks shared by the model families: widths, activations, initialisation.
+"""Dense stacks shared by the model families: activations, widths, initialisation.
 
 A `DenseStack` is an ``nn.Sequential`` of alternating linear layers and
 activations. Its hidden activations (every one but the last) are the units the
@@ -8,15 +8,40 @@ and can be switched in place (ReLU -> LeakyReLU) without touching the weights.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import torch
 from torch import nn
 
 from .kernels import Dense
-from .registry import get_activation
 
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "relu": nn.ReLU,
+    "leaky_relu": lambda: nn.LeakyReLU(0.01),
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "identity": nn.Identity,
+}
+HIDDEN_ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "tanh")
 RELU_LIKE = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU)
+
+
+def get_activation(name: str) -> nn.Module:
+    """Return a new activation module for `name` (one of `ACTIVATIONS`)."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose from {sorted(ACTIVATIONS)}")
+    return ACTIVATIONS[name]()
+
+
+def check_hidden_activation(name: str) -> str:
+    """Validate a hidden-layer activation name and return it."""
+    if name not in HIDDEN_ACTIVATIONS:
+        raise ValueError(
+            f"unknown activation {name!r}; choose from {sorted(HIDDEN_ACTIVATIONS)}"
+        )
+    return name
 
 
 def halving_widths(n_features: int, latent_dim: int) -> list[int]:

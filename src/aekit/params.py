@@ -55,19 +55,19 @@ def _widths(v: Any) -> bool:
 
 
 def _hidden_activation(v: Any) -> bool:
-    from .registry import HIDDEN_ACTIVATIONS
+    from .layers import HIDDEN_ACTIVATIONS
 
     return isinstance(v, str) and v in HIDDEN_ACTIVATIONS
 
 
 def _loss(v: Any) -> bool:
-    from .registry import LOSSES
+    from .losses import LOSSES
 
     return isinstance(v, str) and v in LOSSES
 
 
 def _model(v: Any) -> bool:
-    from .registry import get_family
+    from .families import get_family
 
     try:
         get_family(v)
@@ -77,10 +77,9 @@ def _model(v: Any) -> bool:
 
 
 def _families() -> str:
-    from .registry import FAMILIES, get_family
+    from .families import family_names
 
-    get_family("halving")  # loads the built-in families
-    return ", ".join(repr(f) for f in sorted(FAMILIES))
+    return ", ".join(repr(f) for f in family_names())
 
 
 def _model_options(v: Any) -> bool:

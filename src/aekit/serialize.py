@@ -1,7 +1,7 @@
 """An AutoEncoder to and from a model folder (see io.py for the file format).
 
 The folder names the model family; loading rebuilds the module through the
-registry (`aekit.registry.get_family`), shapes first on the meta device, so a
+registry (`aekit.families.get_family`), shapes first on the meta device, so a
 forged config allocates nothing and a mismatch is refused before any weight is
 read into a module.
 """
@@ -22,7 +22,7 @@ from .fitted import FittedModel
 from .io import CONFIG_FILE, WEIGHTS_FILE, read_folder, save_folder
 from .jsonable import jsonable
 from .params import PARAMS, to_json
-from .registry import get_family
+from .families import get_family
 from .scaling import MinMaxScaling
 
 LEGACY_FAMILY = "halving"  # folders written before families were named

@@ -28,7 +28,7 @@ from .families.base import Family
 from .fitted import EVAL_BATCH
 from .layers import hidden_layers, switch_activation
 from .prepare import ScaledRows
-from .registry import get_loss
+from .losses import get_loss
 
 DEAD_UNIT_POLICIES = ("warn", "switch", "ignore")
 PRECISIONS = ("fp32", "bf16")
@@ -48,7 +48,7 @@ class TrainConfig:
     lr: float = 1e-3  # Adam learning rate
     weight_decay: float = 0.0  # Adam L2 penalty
     patience: int | None = 10  # epochs without improvement before stopping; None: never
-    loss: str = "mse"  # reconstruction loss, see registry.LOSSES
+    loss: str = "mse"  # reconstruction loss, see losses.LOSSES
     dead_units: str = (
         "warn"  # what to do when a ReLU layer dies: warn | switch | ignore
     )

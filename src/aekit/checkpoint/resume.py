@@ -20,7 +20,7 @@ from torch import nn
 
 from ..errors import DataError, DivergenceError, ModelFormatError, TrainingInterrupted
 from ..params import RESUME_MAY_CHANGE, same
-from ..registry import get_family
+from ..families import get_family
 from ..scaling import MinMaxScaling
 from ..train import Callback, TrainConfig, TrainState, make_optimizer
 from .callback import CheckpointCallback

@@ -1,4 +1,4 @@
-"""The model families, one module each, registered by name in `aekit.registry`.
+"""The model families, one module each, and their registry.
 
 - `halving`: the founding design (widths halving to the code, sigmoid output);
 - `pca_anchored`: starts as the PCA of its size and learns a correction;
@@ -7,8 +7,10 @@
 - `variational`: a beta-VAE, which can also draw new rows;
 - `convolutional`: for rows that are images.
 
-`base` says what a family is; see docs/families.md and docs/variants.md for when
-to pick which.
+`base` says what a family is, `registry` holds them by name. Importing this
+package imports every built-in family, and each registers itself, so the
+registry is complete once `aekit.families` is imported. See docs/families.md
+and docs/variants.md for when to pick which.
 """
 
 from __future__ import annotations
@@ -17,9 +19,16 @@ from .base import Family, reconstruction_loss
 from .contractive import ContractiveConfig
 from .convolutional import ConvolutionalConfig, ConvolutionalNet
 from .denoising import DenoisingConfig
-from .halving import AEConfig, AutoEncoderNet
+from .halving import AEConfig, AutoEncoderNet, HalvingConfig, HalvingNet
 from .pca_anchored import PCAAnchoredConfig, PCAAnchoredNet
-from .sparse import SparseConfig  # noqa: I001  (each import registers a family)
+from .registry import (
+    DEFAULT_FAMILY,
+    FAMILIES,
+    family_names,
+    get_family,
+    register_family,
+)
+from .sparse import SparseConfig
 from .variational import VariationalConfig, VariationalNet
 
 __all__ = [
@@ -28,12 +37,19 @@ __all__ = [
     "ContractiveConfig",
     "ConvolutionalConfig",
     "ConvolutionalNet",
+    "DEFAULT_FAMILY",
     "DenoisingConfig",
+    "FAMILIES",
     "Family",
+    "HalvingConfig",
+    "HalvingNet",
     "PCAAnchoredConfig",
     "PCAAnchoredNet",
     "SparseConfig",
     "VariationalConfig",
     "VariationalNet",
+    "family_names",
+    "get_family",
     "reconstruction_loss",
+    "register_family",
 ]

@@ -1,10 +1,11 @@
 """What a model family is: its config, how it builds its module, its objective.
 
 A family is one module in `aekit.families` with a config dataclass and a
-`Family` subclass registered by name (`aekit.registry.register_family`).
+`Family` subclass registered by name (`aekit.families.register_family`).
 Everything else (the estimator, the training loop, model folders,
 checkpoints, `aekit info`, the report) reaches the family through the
-registry, so a new family needs no change anywhere else.
+registry (`aekit.families.get_family`), so a new family needs no change
+anywhere else.
 
 The module a family builds is a ``torch.nn.Module`` with ``config`` (the
 dataclass), ``encode(x)``, ``decode(z)`` and ``forward(x) = decode(encode(x))``.
@@ -22,8 +23,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from ..layers import DenseStack, n_parameters
-from ..registry import get_loss
+from ..layers import DenseStack, check_hidden_activation, n_parameters
+from ..losses import get_loss
 
 Parts = dict[str, torch.Tensor]
 
@@ -73,8 +74,6 @@ def check_common(config: Any) -> None:
     n_features and latent_dim (an undercomplete code), hidden_dims, activation
     and the per-layer activation overrides.
     """
-    from ..registry import check_hidden_activation
-
     config.n_features = int(config.n_features)
     config.latent_dim = int(config.latent_dim)
     check_undercomplete(config.n_features, config.latent_dim)
@@ -107,6 +106,19 @@ class Family:
     # (`aekit.search.space`): option names, and ``depth``/``width`` when the
     # family's widths mean something else than the common rule's (channels).
     search_space: ClassVar[Mapping[str, Any]] = {}
+    # a network the penalized variants (sparse, denoising, contractive) can
+    # train on, named by their ``base`` option; it then has `hidden_widths`
+    is_base: ClassVar[bool] = False
+
+    def hidden_widths(self, n_features: int, latent_dim: int) -> list[int]:
+        """The family's width rule: its hidden widths when ``hidden_dims`` is None."""
+        raise NotImplementedError(f"the {self.name!r} family has no dense width rule")
+
+    def hidden_of(self, config: Any) -> list[int]:
+        """The hidden widths of `config`: its ``hidden_dims``, else the width rule."""
+        if config.hidden_dims is not None:
+            return list(config.hidden_dims)
+        return self.hidden_widths(config.n_features, config.latent_dim)
 
     # -- configuration ---------------------------------------------------------
 

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from ..layers import DenseStack
-from ..registry import register_family
+from .registry import register_family
 from .base import Parts, reconstruction_loss
 from .penalized import (
     PenalizedConfig,

@@ -27,7 +27,8 @@ from torch import nn
 
 from ..kernels import Dense
 from ..layers import RELU_LIKE
-from ..registry import check_hidden_activation, get_activation, register_family
+from ..layers import check_hidden_activation, get_activation
+from .registry import register_family
 from .base import Family, check_undercomplete, check_widths
 
 DEFAULT_CHANNELS = (16, 32)

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from ..registry import register_family
+from .registry import register_family
 from .base import Parts, reconstruction_loss
 from .penalized import PenalizedConfig, PenalizedFamily, check_nonnegative
 

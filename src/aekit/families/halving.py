@@ -15,18 +15,18 @@ import torch
 from torch import nn
 
 from ..layers import DenseStack, halving_widths, n_parameters, stack_overrides
-from ..registry import register_family
+from .registry import register_family
 from .base import Family, check_common
 
 
 @dataclass
-class AEConfig:
-    """Everything needed to rebuild an `AutoEncoderNet` (no weights)."""
+class HalvingConfig:
+    """Everything needed to rebuild a `HalvingNet` (no weights)."""
 
     n_features: int  # width of the input and of the reconstruction
     latent_dim: int = 1000  # width of the code; must be < n_features (undercomplete)
     hidden_dims: tuple[int, ...] | None = None  # encoder hidden widths; None: halving
-    activation: str = "relu"  # hidden-layer activation, see registry.HIDDEN_ACTIVATIONS
+    activation: str = "relu"  # hidden-layer activation, see layers.HIDDEN_ACTIVATIONS
     # per-layer overrides, e.g. {"encoder.1": "leaky_relu"} after a dead-unit switch
     layer_activations: dict[str, str] = field(default_factory=dict)
 
@@ -36,39 +36,34 @@ class AEConfig:
     @property
     def widths(self) -> list[int]:
         """Encoder widths from input to code, e.g. [784, 392, 196, 98, 49, 32]."""
-        hidden = (
-            list(self.hidden_dims)
-            if self.hidden_dims is not None
-            else halving_widths(self.n_features, self.latent_dim)
-        )
-        return [self.n_features, *hidden, self.latent_dim]
+        return [self.n_features, *HALVING.hidden_of(self), self.latent_dim]
 
     def to_dict(self) -> dict[str, Any]:
         return HALVING.config_to_dict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> AEConfig:
+    def from_dict(cls, d: dict[str, Any]) -> HalvingConfig:
         return cls(**d)
 
 
-class AutoEncoderNet(nn.Module):
+class HalvingNet(nn.Module):
     """A fully connected autoencoder: ``forward(x) = decode(encode(x))``.
 
     Parameters
     ----------
-    config : AEConfig
+    config : HalvingConfig
         The architecture.
 
     Examples
     --------
-    >>> net = AutoEncoderNet(AEConfig(n_features=64, latent_dim=8))
+    >>> net = HalvingNet(HalvingConfig(n_features=64, latent_dim=8))
     >>> net.config.widths
     [64, 32, 16, 8]
     >>> net(torch.rand(5, 64)).shape
     torch.Size([5, 64])
     """
 
-    def __init__(self, config: AEConfig) -> None:
+    def __init__(self, config: HalvingConfig) -> None:
         super().__init__()
         self.config = config
         widths = config.widths
@@ -103,14 +98,19 @@ class AutoEncoderNet(nn.Module):
 
 class Halving(Family):
     name = "halving"
-    config_class = AEConfig
+    config_class = HalvingConfig
     summary = (
         "symmetric network, hidden widths halving to the code, ReLU, linear code, "
         "sigmoid output"
     )
 
-    def build(self, config: AEConfig) -> nn.Module:
-        return AutoEncoderNet(config)
+    is_base = True
+
+    def hidden_widths(self, n_features: int, latent_dim: int) -> list[int]:
+        return halving_widths(n_features, latent_dim)
+
+    def build(self, config: HalvingConfig) -> nn.Module:
+        return HalvingNet(config)
 
     def architecture(self, module: Any) -> str:
         widths = module.config.widths
@@ -118,3 +118,7 @@ class Halving(Family):
 
 
 HALVING = register_family(Halving())
+
+# the founding names, kept: models and code written before families were named
+AEConfig = HalvingConfig
+AutoEncoderNet = HalvingNet

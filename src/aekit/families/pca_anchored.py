@@ -34,7 +34,7 @@ from torch import nn
 
 from ..kernels import Dense
 from ..layers import DenseStack, n_parameters, stack_overrides
-from ..registry import register_family
+from .registry import register_family
 from .base import Family, check_common
 
 MAX_HIDDEN = 512  # widest correction layer
@@ -80,9 +80,8 @@ class PCAAnchoredConfig:
 
     @property
     def hidden(self) -> list[int]:
-        if self.hidden_dims is not None:
-            return list(self.hidden_dims)
-        return correction_widths(self.n_features, self.latent_dim)
+        """Widths of the correction networks' hidden layers."""
+        return PCA_ANCHORED.hidden_of(self)
 
 
 class PCAAnchoredNet(nn.Module):
@@ -207,6 +206,10 @@ class PCAAnchored(Family):
     needs_pca = True
     start_is_candidate = True
     test_start = True
+    is_base = True
+
+    def hidden_widths(self, n_features: int, latent_dim: int) -> list[int]:
+        return correction_widths(n_features, latent_dim)
 
     def build(self, config: PCAAnchoredConfig) -> nn.Module:
         return PCAAnchoredNet(config)

@@ -3,10 +3,11 @@
 These variants change the objective, not the network, so each one trains on
 top of either base architecture, chosen by the option ``base``:
 ``"pca_anchored"`` (the default, as for the plain model: the module starts as
-the PCA of its size) or ``"halving"`` (the founding design). The module is
-exactly the base family's (`AutoEncoderNet` or `PCAAnchoredNet`) built from the
-variant's config, so weights, the dead-unit monitor and activation switches
-behave as they do for the base.
+the PCA of its size) or ``"halving"`` (the founding design); any registered
+family with ``is_base`` can be one. The module is exactly the base family's,
+built by it from the variant's config (which hands its width questions to the
+base), so weights, the dead-unit monitor and activation switches behave as
+they do for the base.
 
 A variant subclasses `PenalizedConfig` (adding its options) and
 `PenalizedFamily` (overriding `objective`).
@@ -22,17 +23,15 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from ..layers import DenseStack, halving_widths
+from ..layers import DenseStack
 from .base import Family, check_common
-from .halving import AutoEncoderNet
-from .pca_anchored import (
-    PCA_ANCHORED,
-    PCAAnchoredNet,
-    check_clip_output,
-    correction_widths,
-)
+from .pca_anchored import check_clip_output
+from .registry import FAMILIES, get_family
 
-BASES = ("pca_anchored", "halving")
+
+def base_names() -> list[str]:
+    """The registered families a penalized variant can train on (``base``)."""
+    return sorted(name for name, f in FAMILIES.items() if f.is_base)
 
 
 @dataclass
@@ -50,28 +49,21 @@ class PenalizedConfig:
 
     def __post_init__(self) -> None:
         check_common(self)
-        if self.base not in BASES:
-            raise ValueError(f"base must be one of {list(BASES)}, got {self.base!r}")
+        if self.base not in base_names():
+            raise ValueError(f"base must be one of {base_names()}, got {self.base!r}")
         if not isinstance(self.train_pca, bool):
             raise ValueError(f"train_pca must be true or false, got {self.train_pca!r}")
         check_clip_output(self.clip_output)
 
     @property
-    def widths(self) -> list[int]:
-        """Encoder widths of the halving base, input to code."""
-        hidden = (
-            list(self.hidden_dims)
-            if self.hidden_dims is not None
-            else halving_widths(self.n_features, self.latent_dim)
-        )
-        return [self.n_features, *hidden, self.latent_dim]
+    def hidden(self) -> list[int]:
+        """Hidden widths, by the base family's rule unless ``hidden_dims`` is given."""
+        return get_family(self.base).hidden_of(self)
 
     @property
-    def hidden(self) -> list[int]:
-        """Correction widths of the pca_anchored base."""
-        if self.hidden_dims is not None:
-            return list(self.hidden_dims)
-        return correction_widths(self.n_features, self.latent_dim)
+    def widths(self) -> list[int]:
+        """Encoder widths from input to code (what a dense base builds)."""
+        return [self.n_features, *self.hidden, self.latent_dim]
 
 
 def check_nonnegative(name: str, value: Any) -> float:
@@ -91,20 +83,15 @@ class PenalizedFamily(Family):
     start_is_candidate: ClassVar[bool] = True  # the PCA start counts, as for its base
 
     def start_candidate(self, config: Any) -> bool:
-        return config.base == "pca_anchored"  # a halving start is random weights
+        return get_family(config.base).start_candidate(config)
 
     def build(self, config: Any) -> nn.Module:
-        if config.base == "halving":
-            return AutoEncoderNet(config)
-        return PCAAnchoredNet(config)
+        return get_family(config.base).build(config)
 
     def initialize(self, module: Any, pca: Any = None, rows: Any = None) -> None:
-        if isinstance(module, PCAAnchoredNet):
-            PCA_ANCHORED.initialize(module, pca, rows)
+        get_family(module.config.base).initialize(module, pca, rows)
 
     def base_family(self, module: Any) -> Family:
-        from ..registry import get_family
-
         return get_family(module.config.base)
 
     def architecture(self, module: Any) -> str:

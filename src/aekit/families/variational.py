@@ -33,7 +33,7 @@ from torch import nn
 
 from ..kernels import Dense
 from ..layers import DenseStack, stack_overrides
-from ..registry import register_family
+from .registry import register_family
 from .base import Family, Parts, check_common, reconstruction_loss
 from .pca_anchored import correction_widths
 from .penalized import check_nonnegative
@@ -62,9 +62,8 @@ class VariationalConfig:
 
     @property
     def hidden(self) -> list[int]:
-        if self.hidden_dims is not None:
-            return list(self.hidden_dims)
-        return correction_widths(self.n_features, self.latent_dim)
+        """Hidden widths: ``hidden_dims``, else the pca_anchored correction rule."""
+        return VARIATIONAL.hidden_of(self)
 
 
 class VariationalNet(nn.Module):
@@ -134,6 +133,9 @@ def kl_to_prior(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 class Variational(Family):
     name = "variational"
+
+    def hidden_widths(self, n_features: int, latent_dim: int) -> list[int]:
+        return correction_widths(n_features, latent_dim)
     search_space = {"beta": {"low": 1e-3, "high": 1.0, "log": True}}
     config_class = VariationalConfig
     summary = (

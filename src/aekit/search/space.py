@@ -41,9 +41,9 @@ def default_space(n_features: int, latent_dim: int) -> dict[str, Any]:
     on a log scale, batch size, activation, weight decay, and each family's
     options: its boolean ones and those it declares in ``search_space``.
     """
-    from ..registry import FAMILIES, HIDDEN_ACTIVATIONS, get_family
+    from ..families import FAMILIES, get_family
+    from ..layers import HIDDEN_ACTIVATIONS
 
-    get_family("halving")  # loads the built-in families
     low = max(16, 2 * latent_dim)
     high = max(low, min(1024, 2 * n_features))
     options: dict[str, dict[str, Any]] = {}
@@ -91,7 +91,7 @@ def default_point(space: Mapping[str, Any], latent_dim: int) -> dict[str, Any] |
     rows, than the model a user gets without searching.
     """
     from ..estimator import AutoEncoder
-    from ..registry import get_family
+    from ..families import get_family
 
     d = AutoEncoder().get_params()
     model = d["model"]
@@ -236,7 +236,7 @@ def sample_params(
     trial: Any, space: Mapping[str, Any], latent_dim: int
 ) -> dict[str, Any]:
     """Estimator parameters for one trial drawn from `space`."""
-    from ..registry import get_family
+    from ..families import get_family
 
     latent = int(suggest(trial, "latent_dim", space.get("latent_dim", latent_dim)))
     model = suggest(trial, "model", space.get("model", "pca_anchored"))
