@@ -11,8 +11,13 @@ import torch
 
 import aekit
 from aekit import AutoEncoder
-from aekit.families import AEConfig, PCAAnchoredConfig, PCAAnchoredNet
-from aekit.families import FAMILIES, get_family
+from aekit.families import (
+    FAMILIES,
+    AEConfig,
+    PCAAnchoredConfig,
+    PCAAnchoredNet,
+    get_family,
+)
 
 REFERENCE = json.loads(
     (Path(__file__).parent / "data" / "seed_family_reference.json").read_text()

@@ -3,8 +3,12 @@ import torch
 from torch import nn
 
 from aekit.families import AEConfig, AutoEncoderNet
-from aekit.layers import halving_widths, hidden_layers, switch_activation
-from aekit.layers import get_activation
+from aekit.layers import (
+    get_activation,
+    halving_widths,
+    hidden_layers,
+    switch_activation,
+)
 from aekit.losses import get_loss
 
 

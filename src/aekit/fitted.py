@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 from .allocator import tune_for_training
-from .prepare import ScaledRows, as_codes, as_float32, as_tensor
 from .families import get_family
+from .prepare import ScaledRows, as_codes, as_float32, as_tensor
 from .scaling import MinMaxScaling, check_unit_range
 
 EVAL_BATCH = 4096  # rows per forward pass when nothing is learned

@@ -21,6 +21,7 @@ from sklearn.utils import check_random_state
 
 from . import distributed
 from .errors import DivergenceError
+from .families import get_family
 from .fitted import FittedModel
 from .memory import check_training_memory
 from .params import to_json
@@ -33,7 +34,6 @@ from .prepare import (
     resolve_device,
     split_rows,
 )
-from .families import get_family
 from .scaling import MinMaxScaling, check_unit_range
 from .train import (
     Callback,

@@ -18,11 +18,11 @@ import torch
 from .errors import ModelFormatError
 from .estimator import AutoEncoder
 from .evaluate import PCABaseline, split_baseline
+from .families import get_family
 from .fitted import FittedModel
 from .io import CONFIG_FILE, WEIGHTS_FILE, read_folder, save_folder
 from .jsonable import jsonable
 from .params import PARAMS, to_json
-from .families import get_family
 from .scaling import MinMaxScaling
 
 LEGACY_FAMILY = "halving"  # folders written before families were named

@@ -27,8 +27,8 @@ from .errors import DeadUnitWarning, DivergenceError
 from .families.base import Family
 from .fitted import EVAL_BATCH
 from .layers import hidden_layers, switch_activation
-from .prepare import ScaledRows
 from .losses import get_loss
+from .prepare import ScaledRows
 
 DEAD_UNIT_POLICIES = ("warn", "switch", "ignore")
 PRECISIONS = ("fp32", "bf16")

@@ -19,8 +19,8 @@ import torch
 from torch import nn
 
 from ..errors import DataError, DivergenceError, ModelFormatError, TrainingInterrupted
-from ..params import RESUME_MAY_CHANGE, same
 from ..families import get_family
+from ..params import RESUME_MAY_CHANGE, same
 from ..scaling import MinMaxScaling
 from ..train import Callback, TrainConfig, TrainState, make_optimizer
 from .callback import CheckpointCallback

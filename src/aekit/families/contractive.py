@@ -32,7 +32,6 @@ import torch
 from torch import nn
 
 from ..layers import DenseStack
-from .registry import register_family
 from .base import Parts, reconstruction_loss
 from .penalized import (
     PenalizedConfig,
@@ -40,6 +39,7 @@ from .penalized import (
     check_nonnegative,
     hidden_inputs,
 )
+from .registry import register_family
 
 
 @dataclass

@@ -26,10 +26,9 @@ import torch
 from torch import nn
 
 from ..kernels import Dense
-from ..layers import RELU_LIKE
-from ..layers import check_hidden_activation, get_activation
-from .registry import register_family
+from ..layers import RELU_LIKE, check_hidden_activation, get_activation
 from .base import Family, check_undercomplete, check_widths
+from .registry import register_family
 
 DEFAULT_CHANNELS = (16, 32)
 

@@ -25,9 +25,9 @@ from typing import Any
 
 import torch
 
-from .registry import register_family
 from .base import Parts, reconstruction_loss
 from .penalized import PenalizedConfig, PenalizedFamily, check_nonnegative
+from .registry import register_family
 
 NOISES = ("gaussian", "mask", "swap")
 EVAL_SEED = 0  # the validation noise's generator seed

@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 from ..layers import DenseStack, halving_widths, n_parameters, stack_overrides
-from .registry import register_family
 from .base import Family, check_common
+from .registry import register_family
 
 
 @dataclass

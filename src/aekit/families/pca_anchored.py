@@ -34,8 +34,8 @@ from torch import nn
 
 from ..kernels import Dense
 from ..layers import DenseStack, n_parameters, stack_overrides
-from .registry import register_family
 from .base import Family, check_common
+from .registry import register_family
 
 MAX_HIDDEN = 512  # widest correction layer
 BOUND_SHARE = 0.05  # share of training rows exactly at a feature's min/max: a bound

@@ -21,7 +21,6 @@ from typing import Any
 
 import torch
 
-from .registry import register_family
 from .base import Parts, reconstruction_loss
 from .penalized import (
     PenalizedConfig,
@@ -29,6 +28,7 @@ from .penalized import (
     check_nonnegative,
     hidden_inputs,
 )
+from .registry import register_family
 
 
 @dataclass

@@ -33,10 +33,10 @@ from torch import nn
 
 from ..kernels import Dense
 from ..layers import DenseStack, stack_overrides
-from .registry import register_family
 from .base import Family, Parts, check_common, reconstruction_loss
 from .pca_anchored import correction_widths
 from .penalized import check_nonnegative
+from .registry import register_family
 
 LOGVAR_BOUND = 20.0  # log-variances are clamped to +-20 (e^20: no overflow in exp)
 

@@ -41,7 +41,7 @@ def default_space(n_features: int, latent_dim: int) -> dict[str, Any]:
     on a log scale, batch size, activation, weight decay, and each family's
     options: its boolean ones and those it declares in ``search_space``.
     """
-    from ..families import FAMILIES, get_family
+    from ..families import FAMILIES
     from ..layers import HIDDEN_ACTIVATIONS
 
     low = max(16, 2 * latent_dim)
