@@ -22,8 +22,8 @@ import json, resource, sys, time
 import numpy as np
 import torch
 from sklearn.decomposition import PCA
-from aekit.evaluate.baseline import _pca_by_covariance
-from aekit.prepare import ScaledRows
+from aekit.pca import pca_by_covariance
+from aekit.data.rows import ScaledRows
 solver, rows, d, k = sys.argv[1], *map(int, sys.argv[2:5])
 rng = np.random.default_rng(0)
 X = rng.random((rows + 2000, d), dtype=np.float32)
@@ -31,7 +31,7 @@ X, held_out = X[:rows], X[rows:]
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 t0 = time.perf_counter()
 if solver == "aekit":
-    p = _pca_by_covariance(ScaledRows(torch.from_numpy(X)), k)
+    p = pca_by_covariance(ScaledRows(torch.from_numpy(X)), k)
     mean, comps = p.mean, p.components
 else:
     p = PCA(k, svd_solver=solver, random_state=0).fit(X)
@@ -50,8 +50,9 @@ def real() -> None:
     from quality import load
     from sklearn.decomposition import PCA
 
-    from aekit.evaluate.baseline import _pca_by_covariance
-    from aekit.prepare import ScaledRows, fit_scaling
+    from aekit.data.rows import ScaledRows
+    from aekit.pca import pca_by_covariance
+    from aekit.scaling import fit_scaling
 
     print("| data | components | float64 full SVD MSE | aekit MSE | ratio |")
     print("|---|---|---|---|---|")
@@ -63,7 +64,7 @@ def real() -> None:
         train, test = X[perm[:n]], X[perm[n:]]
         for k in (8, 32, 64, 256):
             ref = PCA(k, svd_solver="full").fit(train.astype(np.float64))
-            ours = _pca_by_covariance(ScaledRows(torch.from_numpy(train)), k)
+            ours = pca_by_covariance(ScaledRows(torch.from_numpy(train)), k)
             a = float(((ref.inverse_transform(ref.transform(test)) - test) ** 2).mean())
             b = float(((ours.reconstruct(test) - test) ** 2).mean())
             print(f"| {name} | {k} | {a:.6f} | {b:.6f} | {b / a:.6f} |")

@@ -122,7 +122,7 @@ def run_aekit(
         from aekit.families import AEConfig, AutoEncoderNet
     except ImportError:  # an aekit from before model families (--baseline-src)
         from aekit.model import AEConfig, AutoEncoderNet  # type: ignore[no-redef]
-    from aekit.prepare import ScaledRows
+    from aekit.data.rows import ScaledRows
     from aekit.scaling import MinMaxScaling
     from aekit.train import Callback, TrainConfig, train
 

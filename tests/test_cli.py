@@ -146,9 +146,9 @@ def test_version(capsys):
 
 
 def test_every_estimator_parameter_has_a_flag_with_its_true_default(capsys):
+    from aekit.devices import DEVICES
     from aekit.layers import HIDDEN_ACTIVATIONS
     from aekit.losses import LOSSES
-    from aekit.prepare import DEVICES
     from aekit.train import DEAD_UNIT_POLICIES, PRECISIONS
 
     params = inspect.signature(aekit.AutoEncoder).parameters

@@ -207,7 +207,7 @@ def test_nan_is_refused(digits):
 
 
 def test_validation_split_is_seeded_and_disjoint():
-    from aekit.prepare import split_rows
+    from aekit.data.rows import split_rows
 
     tr, va = split_rows(100, 0.1, seed=3)
     assert len(va) == 10 and len(tr) == 90
@@ -218,7 +218,8 @@ def test_validation_split_is_seeded_and_disjoint():
 
 @pytest.mark.parametrize("scaled", [True, False])
 def test_scaled_rows_equal_scaling_first_then_indexing(scaled):
-    from aekit.prepare import ScaledRows, fit_scaling, split_rows
+    from aekit.data.rows import ScaledRows, split_rows
+    from aekit.scaling import fit_scaling
 
     X = (np.random.default_rng(1).random((50, 7)) * 9 - 3).astype(np.float32)
     X_before = X.copy()

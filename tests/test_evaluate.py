@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 import torch
 
+import aekit.pca
 from aekit import AutoEncoder, ModelFormatError, NotFittedError, load
 from aekit import evaluate as ev
+from aekit.data.rows import ScaledRows
 from aekit.evaluate import _Errors, evaluate_model, probe, score_table, training_gap
 from aekit.layers import hidden_layers
-from aekit.prepare import ScaledRows
 
 
 def _subspace(n, d=12, k=3, seed=0, noise=0.0):
@@ -93,12 +94,12 @@ def test_pca_baseline_is_exact_on_a_linear_subspace():
 def test_covariance_pca_equals_sklearn_full_svd(monkeypatch, rows):
     from sklearn.decomposition import PCA
 
-    monkeypatch.setattr(ev.baseline, "COVARIANCE_CHUNK", 37)  # several chunks
+    monkeypatch.setattr(aekit.pca, "COVARIANCE_CHUNK", 37)  # several chunks
     rng = np.random.default_rng(3)
     X = (rng.random((300, 20)) @ rng.random((20, 20)) / 5).astype(np.float32)
     idx = np.sort(rng.choice(300, 150, replace=False)) if rows else None
     data = ScaledRows(torch.from_numpy(X))
-    ours = ev.baseline._pca_by_covariance(data.subset(idx) if rows else data, 6)
+    ours = aekit.pca.pca_by_covariance(data.subset(idx) if rows else data, 6)
     ref = PCA(6, svd_solver="full").fit(
         (X if idx is None else X[idx]).astype(np.float64)
     )
@@ -115,15 +116,15 @@ def test_covariance_pca_equals_sklearn_full_svd(monkeypatch, rows):
 
 def test_tall_data_uses_the_covariance_path_wide_data_svd(monkeypatch):
     calls = []
-    for name in ("_pca_by_covariance", "_pca_by_svd"):
-        real = getattr(ev.baseline, name)
+    for name in ("pca_by_covariance", "pca_by_svd"):
+        real = getattr(aekit.pca, name)
         monkeypatch.setattr(
-            ev.baseline, name, lambda *a, _r=real, _n=name: calls.append(_n) or _r(*a)
+            aekit.pca, name, lambda *a, _r=real, _n=name: calls.append(_n) or _r(*a)
         )
     rng = np.random.default_rng(0)
-    ev.baseline.fit_baseline(rng.random((50, 10), np.float32), 3, 0)
-    ev.baseline.fit_baseline(rng.random((10, 50), np.float32), 3, 0)
-    assert calls == ["_pca_by_covariance", "_pca_by_svd"]
+    aekit.pca.fit_baseline(rng.random((50, 10), np.float32), 3, 0)
+    aekit.pca.fit_baseline(rng.random((10, 50), np.float32), 3, 0)
+    assert calls == ["pca_by_covariance", "pca_by_svd"]
 
 
 def test_pca_components_capped_by_rows():
@@ -137,7 +138,7 @@ def test_pca_components_capped_by_rows():
 
 
 def test_baseline_over_the_size_limit_is_scored_not_kept(monkeypatch):
-    monkeypatch.setattr(ev.baseline, "BASELINE_MAX_FLOATS", 10)
+    monkeypatch.setattr(aekit.pca, "BASELINE_MAX_FLOATS", 10)
     X, _ = _subspace(100)
     est = AutoEncoder(
         latent_dim=3, max_epochs=1, random_state=0, verbose=0, dead_units="ignore"

@@ -134,7 +134,7 @@ def test_pca_anchored_starts_exactly_as_its_pca():
 
 
 def test_auto_clipping_bounds_only_the_features_that_pile_up_at_a_bound():
-    from aekit.prepare import ScaledRows
+    from aekit.data.rows import ScaledRows
 
     rng = np.random.default_rng(0)
     X = rng.random((400, 4)).astype(np.float32)  # continuous: no pile-up

@@ -54,7 +54,7 @@ def test_training_on_the_map_equals_training_in_memory(tmp_path):
 def test_block_order_visits_every_row_once_reproducibly_in_runs_of_blocks():
     import torch
 
-    from aekit.prepare import block_order
+    from aekit.data.rows import block_order
 
     def draw(seed):
         return block_order(1024, 16, 4, torch.Generator().manual_seed(seed))
@@ -68,10 +68,11 @@ def test_block_order_visits_every_row_once_reproducibly_in_runs_of_blocks():
 
 
 def test_mapped_fit_shuffles_by_blocks_and_resumes_bitwise(tmp_path, monkeypatch):
-    from aekit import fitting, prepare
+    from aekit import fitting
+    from aekit.data.rows import ScaledRows
 
     monkeypatch.setattr(fitting, "SHUFFLE_BLOCK_ROWS", 8)
-    monkeypatch.setattr(prepare.ScaledRows, "buffer_blocks", 3)
+    monkeypatch.setattr(ScaledRows, "buffer_blocks", 3)
     X = np.random.default_rng(2).random((500, 8)).astype(np.float32)
     mapped = select_features(read_table(_save(tmp_path, X))).X
     kw = dict(latent_dim=2, verbose=0, random_state=0, batch_size=32)

@@ -17,11 +17,11 @@ from sklearn.base import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .data.rows import ScaledRows, as_float32
 from .errors import DataError
 from .fitted import FittedModel
 from .fitting import run_fit
 from .params import check_params
-from .prepare import ScaledRows, as_float32
 from .train import Callback
 
 

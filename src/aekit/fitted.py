@@ -15,11 +15,24 @@ import torch
 from torch import nn
 
 from .allocator import tune_for_training
+from .data.rows import ScaledRows, as_float32, as_tensor
 from .families import get_family
-from .prepare import ScaledRows, as_codes, as_float32, as_tensor
 from .scaling import MinMaxScaling, check_unit_range
 
 EVAL_BATCH = 4096  # rows per forward pass when nothing is learned
+
+
+def as_codes(Z: Any, latent_dim: int) -> np.ndarray:
+    """Codes Z checked against the code size, as float32."""
+    from sklearn.utils import check_array
+
+    Z = check_array(Z, dtype=[np.float32, np.float64])
+    if Z.shape[1] != latent_dim:
+        raise ValueError(
+            f"X has {Z.shape[1]} features, but inverse_transform is expecting "
+            f"{latent_dim} latent dimensions as input"
+        )
+    return np.asarray(Z, dtype=np.float32)
 
 
 class FittedModel:

@@ -20,21 +20,20 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from . import distributed
+from .data.rows import (
+    SHUFFLE_BLOCK_ROWS,
+    ScaledRows,
+    as_tensor,
+    is_mapped,
+    split_rows,
+)
+from .devices import resolve_device
 from .errors import DivergenceError
 from .families import get_family
 from .fitted import FittedModel
 from .memory import check_training_memory
 from .params import to_json
-from .prepare import (
-    SHUFFLE_BLOCK_ROWS,
-    ScaledRows,
-    as_tensor,
-    fit_scaling,
-    is_mapped,
-    resolve_device,
-    split_rows,
-)
-from .scaling import MinMaxScaling, check_unit_range
+from .scaling import MinMaxScaling, check_unit_range, fit_scaling
 from .train import (
     Callback,
     TrainConfig,

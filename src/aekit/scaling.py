@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import DataError
+
 
 @dataclass
 class MinMaxScaling:
@@ -71,3 +73,16 @@ def check_unit_range(X: np.ndarray) -> None:
             f"{float(hi[j]):g}) but scale=False; set scale=True to min-max scale "
             "each column to [0, 1] with the training rows' range"
         )
+
+
+def fit_scaling(X: np.ndarray) -> MinMaxScaling:
+    """Min-max scaling of X, refusing a column whose range overflows float32."""
+    with np.errstate(over="ignore"):
+        scaling = MinMaxScaling.fit(X)
+    if not np.isfinite(scaling.data_range).all():
+        j = int(np.flatnonzero(~np.isfinite(scaling.data_range))[0])
+        raise DataError(
+            f"column {j} of X spans {float(X[:, j].min()):g} to "
+            f"{float(X[:, j].max()):g}, a range too wide for float32; rescale that column"
+        )
+    return scaling

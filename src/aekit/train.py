@@ -23,12 +23,12 @@ from torch import nn
 
 from . import distributed
 from .allocator import tune_for_training
+from .data.rows import ScaledRows
 from .errors import DeadUnitWarning, DivergenceError
 from .families.base import Family
 from .fitted import EVAL_BATCH
 from .layers import hidden_layers, switch_activation
 from .losses import get_loss
-from .prepare import ScaledRows
 
 DEAD_UNIT_POLICIES = ("warn", "switch", "ignore")
 PRECISIONS = ("fp32", "bf16")

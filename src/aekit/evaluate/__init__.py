@@ -20,8 +20,7 @@ computes besides the network).
 
 from __future__ import annotations
 
-from .anomaly import THRESHOLD_QUANTILE, score_table
-from .baseline import (
+from ..pca import (
     BASELINE_MAX_FLOATS,
     BASELINE_MAX_ROWS,
     BASELINE_PREFIX,
@@ -29,6 +28,7 @@ from .baseline import (
     fit_baseline,
     split_baseline,
 )
+from .anomaly import THRESHOLD_QUANTILE, score_table
 from .diagnostics import (
     DEAD_WARN,
     LATENT_VARIANCE_FLOOR,

@@ -20,7 +20,7 @@ from .probes import PROBE_MAX_ROWS, probe_model
 
 if TYPE_CHECKING:
     from ..estimator import AutoEncoder
-    from .baseline import PCABaseline
+    from ..pca import PCABaseline
 
 LATENT_VARIANCE_FLOOR = (
     1e-3  # a code dimension below this x the largest variance is idle

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..data.rows import ScaledRows
 from ..fitted import EVAL_BATCH
-from ..prepare import ScaledRows
+from ..pca import PCABaseline
 from ..train import EVAL_VALUES
 from .anomaly import THRESHOLD_QUANTILE
-from .baseline import PCABaseline
 from .metrics import _Errors
 
 if TYPE_CHECKING:

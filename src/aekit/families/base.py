@@ -197,7 +197,7 @@ class Family:
         """Data-dependent initialisation of a fresh fit (not of a resumed one).
 
         `pca` is the PCA of the training rows when ``needs_pca`` is true;
-        `rows` the training rows (`aekit.prepare.ScaledRows`, in [0, 1] space).
+        `rows` the training rows (`aekit.data.rows.ScaledRows`, in [0, 1] space).
         """
 
     def objective(

@@ -94,7 +94,7 @@ def validation_mse(est: Any, X_search: np.ndarray) -> float:
     The same measure for every family (no penalty, no noise), and the one the
     test rows report at the end.
     """
-    from ..prepare import split_rows
+    from ..data.rows import split_rows
 
     _, val_idx = split_rows(len(X_search), est.validation_fraction, est.seed_)
     return float(est.reconstruction_error(X_search[val_idx]).mean())

@@ -1,8 +1,10 @@
 """The PCA baseline: a PCA of the same size as the code, fitted on the same scaled rows.
 
-It is fitted with every model (see `fit_time_evaluation`), stored in
-model.safetensors as the ``baseline.*`` tensors, and scored next to the
-autoencoder wherever the autoencoder is.
+It is fitted with every model (`aekit.evaluate.fit_time_evaluation` scores it),
+a family may start from it (pca_anchored), it is stored in model.safetensors
+as the ``baseline.*`` tensors and scored next to the autoencoder wherever the
+autoencoder is. It sits on the ground floor for that reason: fitting, the
+families' starts, persistence and the evaluation all use it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..prepare import ScaledRows
+from .data.rows import ScaledRows
 
 BASELINE_PREFIX = "baseline."  # tensor names of the PCA baseline in model.safetensors
 BASELINE_MAX_FLOATS = 2**24  # components above this (64 MiB of float32) are not kept
@@ -120,9 +122,9 @@ def fit_baseline(
         )
     t0 = time.perf_counter()
     if len(rows) >= d:
-        base = _pca_by_covariance(rows, k)
+        base = pca_by_covariance(rows, k)
     else:
-        base = _pca_by_svd(rows.numpy(), k, seed)
+        base = pca_by_svd(rows.numpy(), k, seed)
     info["seconds"] = time.perf_counter() - t0
     if k < n_components:
         info["note"] = (
@@ -140,7 +142,7 @@ def fit_baseline(
     return base, info
 
 
-def _pca_by_svd(Xu: np.ndarray, k: int, seed: int) -> PCABaseline:
+def pca_by_svd(Xu: np.ndarray, k: int, seed: int) -> PCABaseline:
     """scikit-learn's PCA: for wide data (fewer rows than features)."""
     from sklearn.decomposition import PCA
 
@@ -152,7 +154,7 @@ def _pca_by_svd(Xu: np.ndarray, k: int, seed: int) -> PCABaseline:
     )
 
 
-def _pca_by_covariance(rows: ScaledRows, k: int) -> PCABaseline:
+def pca_by_covariance(rows: ScaledRows, k: int) -> PCABaseline:
     """Exact top-k PCA of tall data from its covariance matrix, in features^2 memory.
 
     The covariance of the centred rows is summed over chunks of rows in

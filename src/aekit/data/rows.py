@@ -1,4 +1,10 @@
-"""From a user's array to what training needs: device, float32, scaling, the split."""
+"""Rows of a float32 table as training and encoding read them: scaled a batch at a time.
+
+`ScaledRows` holds the table as given (no copy), with the rows selected and
+their order for an epoch (a permutation, or a block shuffle for a table on
+disk); `split_rows` is the seeded train/validation split; `as_float32` refuses
+values float32 cannot hold.
+"""
 
 from __future__ import annotations
 
@@ -10,35 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import DataError
-from .scaling import MinMaxScaling
-
-DEVICES = ("auto", "cpu", "cuda")
-
-
-def resolve_device(device: str) -> torch.device:
-    """'auto' -> cuda when available, else cpu; 'cuda' without a GPU is refused."""
-    if not isinstance(device, str) or device.split(":")[0] not in DEVICES:
-        raise ValueError(f"unknown device {device!r}; choose from {list(DEVICES)}")
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} but no CUDA GPU is available; use device='cpu'"
-        )
-    return torch.device(device)
-
-
-def as_codes(Z: Any, latent_dim: int) -> np.ndarray:
-    from sklearn.utils import check_array
-
-    Z = check_array(Z, dtype=[np.float32, np.float64])
-    if Z.shape[1] != latent_dim:
-        raise ValueError(
-            f"X has {Z.shape[1]} features, but inverse_transform is expecting "
-            f"{latent_dim} latent dimensions as input"
-        )
-    return np.asarray(Z, dtype=np.float32)
+from ..errors import DataError
+from ..scaling import MinMaxScaling
 
 
 def as_float32(X: np.ndarray) -> np.ndarray:
@@ -54,19 +33,6 @@ def as_float32(X: np.ndarray) -> np.ndarray:
             "column"
         )
     return X32
-
-
-def fit_scaling(X: np.ndarray) -> MinMaxScaling:
-    """Min-max scaling of X, refusing a column whose range overflows float32."""
-    with np.errstate(over="ignore"):
-        scaling = MinMaxScaling.fit(X)
-    if not np.isfinite(scaling.data_range).all():
-        j = int(np.flatnonzero(~np.isfinite(scaling.data_range))[0])
-        raise DataError(
-            f"column {j} of X spans {float(X[:, j].min()):g} to "
-            f"{float(X[:, j].max()):g}, a range too wide for float32; rescale that column"
-        )
-    return scaling
 
 
 SHUFFLE_BLOCK_ROWS = 4096  # rows per block of the block shuffle
