@@ -241,7 +241,7 @@ def test_scaled_rows_equal_scaling_first_then_indexing(scaled):
 
 
 def test_fit_releases_training_state_before_its_evaluation(digits, monkeypatch):
-    from aekit import evaluate as ev_mod
+    from aekit.fitting import run as ev_mod
     from aekit.train import Callback
 
     class Keep(Callback):

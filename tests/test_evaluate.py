@@ -8,7 +8,7 @@ import aekit.pca
 from aekit import AutoEncoder, ModelFormatError, NotFittedError, load
 from aekit import evaluate as ev
 from aekit.data.rows import ScaledRows
-from aekit.evaluate import _Errors, evaluate_model, probe, score_table, training_gap
+from aekit.evaluate import ErrorSums, probe, score_table, training_gap
 from aekit.layers import hidden_layers
 
 
@@ -50,7 +50,7 @@ def test_error_sums_match_sklearn():
     rng = np.random.default_rng(1)
     A = rng.random((50, 6)).astype(np.float32)
     R = (A + 0.1 * rng.normal(size=A.shape)).astype(np.float32)
-    acc = _Errors(6)
+    acc = ErrorSums(6)
     for i in range(0, 50, 7):  # chunked like the real passes
         acc.add(A[i : i + 7], R[i : i + 7])
     res = acc.result()
@@ -67,10 +67,10 @@ def test_error_sums_match_sklearn():
 def test_constant_feature_r2_follows_sklearn_rule():
     A = np.zeros((5, 2), np.float32)
     A[:, 1] = np.arange(5)
-    acc = _Errors(2)
+    acc = ErrorSums(2)
     acc.add(A, A)
     assert acc.result()["per_feature"]["r2"] == [1.0, 1.0]
-    acc = _Errors(2)
+    acc = ErrorSums(2)
     acc.add(A, A + 0.5)
     assert acc.result()["per_feature"]["r2"][0] == 0.0
 
@@ -83,7 +83,7 @@ def test_pca_baseline_is_exact_on_a_linear_subspace():
     m = est.metrics_["pca"]
     assert m["n_components"] == 3 and m["stored"] and m["note"] is None
     assert m["validation"]["mse"] < 1e-10 and m["validation"]["r2"] > 1 - 1e-6
-    r = evaluate_model(est, X[:50])
+    r = est.evaluate(X[:50])
     assert r["pca"]["mse"] < 1e-10
     assert min(r["pca"]["per_feature"]["r2"]) > 1 - 1e-5
     # two training epochs cannot compete with an exact linear model
@@ -148,7 +148,7 @@ def test_baseline_over_the_size_limit_is_scored_not_kept(monkeypatch):
         not est.metrics_["pca"]["stored"] and "not kept" in est.metrics_["pca"]["note"]
     )
     assert est.metrics_["pca"]["validation"]["mse"] < 1e-10
-    assert evaluate_model(est, X)["pca"] is None
+    assert est.evaluate(X)["pca"] is None
 
 
 def test_without_validation_rows():
@@ -165,7 +165,7 @@ def test_without_validation_rows():
     assert est.metrics_["autoencoder"]["validation"] is None
     assert est.metrics_["pca"]["validation"] is None
     assert est.metrics_["pca"]["train"]["mse"] < 1e-10
-    r = evaluate_model(est, X)
+    r = est.evaluate(X)
     assert not r["training"]["available"] and r["pca"]["mse"] < 1e-10
 
 
@@ -201,7 +201,7 @@ def test_dead_units_of_a_silenced_layer(fitted, data):
     with torch.no_grad():
         first.weight[:2] = 0.0
         first.bias[:2] = -1.0  # units 0 and 1 get input -1 for every row
-    dead = evaluate_model(est, data)["dead_units"]["encoder.1"]
+    dead = est.evaluate(data)["dead_units"]["encoder.1"]
     assert dead >= 2 / first.out_features - 1e-6
 
 
@@ -211,7 +211,7 @@ def test_idle_latent_dimensions(fitted, data):
     with torch.no_grad():
         code.weight[1] = 0.0
         code.bias[1] = 0.3  # dimension 1 is the same for every row
-    lat = evaluate_model(est, data)["latent"]
+    lat = est.evaluate(data)["latent"]
     assert lat["idle"] == [1] and lat["n_idle"] == 1
     assert lat["variance"][1] == pytest.approx(0.0, abs=1e-10)
     assert "0.001" in lat["idle_threshold"]
@@ -223,7 +223,7 @@ def test_output_saturation(fitted, data):
     with torch.no_grad():
         last.weight.zero_()
         last.bias.fill_(20.0)  # sigmoid(20) > 0.99 for every output
-    sat = evaluate_model(est, data)["saturation"]
+    sat = est.evaluate(data)["saturation"]
     assert sat["high"] == 1.0 and sat["low"] == 0.0 and sat["fraction"] == 1.0
 
 
@@ -282,19 +282,19 @@ def test_probe_model_side_by_side(fitted, data):
 
 def test_probe_model_caps_rows_and_folds(fitted, data):
     y = np.repeat([0, 1], 200)
-    p = ev.probe_model(fitted, data, y, on=("raw",), max_rows=50)
+    p = ev.probe_model(fitted.fitted_, data, y, on=("raw",), max_rows=50)
     assert p["rows"] == 50 and "50 of 400" in p["note"]
     y3 = np.array([0] * 397 + [1] * 3)
-    p = ev.probe_model(fitted, data, y3, on=("raw",))
+    p = ev.probe_model(fitted.fitted_, data, y3, on=("raw",))
     assert p["results"]["raw"]["cv"] == "stratified 3-fold"
 
 
 def test_probe_errors(fitted, data):
     with pytest.raises(ValueError, match="y has 3 labels for 400 rows"):
-        ev.probe_model(fitted, data, [0, 1, 0])
+        ev.probe_model(fitted.fitted_, data, [0, 1, 0])
     with pytest.raises(ValueError, match="unknown probe target"):
-        ev.probe_model(fitted, data, np.zeros(400), on=("latent",))
-    p = ev.probe_model(fitted, data, np.zeros(400))
+        ev.probe_model(fitted.fitted_, data, np.zeros(400), on=("latent",))
+    p = ev.probe_model(fitted.fitted_, data, np.zeros(400))
     assert "at least 2 classes" in p["skipped"] and p["results"] == {}
 
 
@@ -348,7 +348,7 @@ def test_score_samples_sign_and_per_feature(detector):
 
 def test_score_table_columns(detector):
     est, X, _ = detector
-    t = score_table(est, X[:10], per_feature=True)
+    t = score_table(est.fitted_, X[:10], per_feature=True)
     assert list(t)[:3] == ["row", "reconstruction_error", "is_anomaly"]
     assert len(t) == 3 + 12 and "error_x11" in t
     assert np.array_equal(t["row"], np.arange(10))
@@ -366,7 +366,7 @@ def test_calibrate_threshold(detector):
     est.threshold_ = None
     with pytest.raises(NotFittedError, match="no anomaly threshold"):
         est.is_anomaly(X)
-    assert "is_anomaly" not in score_table(est, X[:3])
+    assert "is_anomaly" not in score_table(est.fitted_, X[:3])
 
 
 # -- persistence -----------------------------------------------------------------------
@@ -378,7 +378,7 @@ def test_baseline_metrics_and_threshold_survive_save(fitted, data, tmp_path):
     assert back.threshold_ == fitted.threshold_
     assert back.metrics_ == fitted.metrics_
     assert np.array_equal(back.pca_.components, fitted.pca_.components)
-    a, b = evaluate_model(fitted, data), evaluate_model(back, data)
+    a, b = fitted.evaluate(data), back.evaluate(data)
     assert a["pca"]["mse"] == b["pca"]["mse"] and a["mse"] == b["mse"]
 
 
@@ -402,7 +402,7 @@ def test_folder_without_baseline_still_loads(fitted, data, tmp_path):
     )
     old = load(tmp_path / "old")
     assert old.pca_ is None and old.threshold_ is None and old.metrics_ == {}
-    assert evaluate_model(old, data)["pca"] is None
+    assert old.evaluate(data)["pca"] is None
 
 
 def test_inconsistent_baseline_is_refused(fitted, tmp_path):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from aekit import AutoEncoder
-from aekit.report import build_report, write_report
+from aekit.report import build_report
 
 pytest.importorskip("matplotlib")
 
@@ -90,7 +90,7 @@ def square():
 
 def test_report_structure_and_images(square, tmp_path):
     est, X, y = square
-    path = write_report(est, tmp_path / "report.html", X, y)
+    path = est.report(tmp_path / "report.html", X, y)
     text = path.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
     page = _parse(text)
@@ -120,7 +120,7 @@ def test_report_line_plots_for_non_square_features(tmp_path):
     est = AutoEncoder(
         latent_dim=2, max_epochs=2, random_state=0, verbose=0, dead_units="ignore"
     ).fit(X)
-    page = _parse(write_report(est, tmp_path / "r.html", X).read_text())
+    page = _parse(est.report(tmp_path / "r.html", X).read_text())
     assert len(_decode_all(page)) == 6
     text = (tmp_path / "r.html").read_text()
     assert "value per feature" in text and "no labels given: no probes" in text
@@ -129,7 +129,7 @@ def test_report_line_plots_for_non_square_features(tmp_path):
 
 def test_report_without_data(square, tmp_path):
     est = square[0]
-    text = write_report(est, tmp_path / "r.html").read_text()
+    text = est.report(tmp_path / "r.html").read_text()
     page = _parse(text)
     assert len(_decode_all(page)) == 2  # loss and dead-unit curves
     assert "Reconstruction examples" not in page.headings
@@ -138,21 +138,21 @@ def test_report_without_data(square, tmp_path):
 
 def test_report_image_shape_and_errors(square, tmp_path):
     est, X, y = square
-    text = build_report(est, X, image_shape=(2, 8))
+    text = build_report(est.fitted_, X, record=est.record_, image_shape=(2, 8))
     assert len(_decode_all(_parse(text))) == 6
     with pytest.raises(ValueError, match=r"image_shape \(3, 3\) holds 9 pixels"):
-        build_report(est, X, image_shape=(3, 3))
+        build_report(est.fitted_, X, record=est.record_, image_shape=(3, 3))
     with pytest.raises(ValueError, match="y has 3 labels for 120 rows"):
-        build_report(est, X, y[:3])
+        build_report(est.fitted_, X, y[:3], record=est.record_)
     with pytest.raises(ValueError, match="y was given without X"):
-        write_report(est, tmp_path / "r.html", y=y)
+        est.report(tmp_path / "r.html", y=y)
     with pytest.raises(IsADirectoryError, match="is a folder"):
-        write_report(est, tmp_path, X)
+        est.report(tmp_path, X)
 
 
 def test_report_escapes_text(square):
     est, X, _ = square
-    text = build_report(est, X[:20], title="<b>&</b>")
+    text = build_report(est.fitted_, X[:20], record=est.record_, title="<b>&</b>")
     assert "<title>&lt;b&gt;&amp;&lt;/b&gt;</title>" in text
     assert not re.search(r"<b>&</b>", text)
 
@@ -161,5 +161,5 @@ def test_missing_matplotlib_names_the_extra(square, tmp_path, monkeypatch):
     for mod in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
         monkeypatch.setitem(sys.modules, mod, None)
     with pytest.raises(ImportError, match=r"pip install aekit\[report\]"):
-        write_report(square[0], tmp_path / "r.html")
+        square[0].report(tmp_path / "r.html")
     assert not (tmp_path / "r.html").exists()

@@ -237,10 +237,11 @@ def test_report_shows_the_family_parts_and_drawn_rows(digits, tmp_path):
     from aekit.report import build_report
 
     vae = _fit(digits[:300], "variational", {"beta": 0.5}, epochs=2)
-    page = build_report(vae)
+    page = build_report(vae.fitted_, record=vae.record_)
     assert "Generated rows" in page and "beta=0.5" in page
     assert "The parts of the model family&#x27;s objective" in page or (
         "The parts of the model family's objective" in page
     )
-    plain = build_report(_fit(digits[:300], "denoising", {}, epochs=1))
+    plain_est = _fit(digits[:300], "denoising", {}, epochs=1)
+    plain = build_report(plain_est.fitted_, record=plain_est.record_)
     assert "Generated rows" not in plain and "noise=&#x27;mask&#x27;" in plain

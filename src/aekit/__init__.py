@@ -20,11 +20,12 @@ _EXPORTS = {
     "PCAAnchoredConfig": "families",
     "Family": "families",
     "FittedModel": "fitted",
+    "FitRecord": "record",
     "register_family": "families",
     "get_family": "families",
     "TrainConfig": "train",
     "Callback": "train",
-    "load": "serialize",
+    "load": "estimator",
     "AekitError": "errors",
     "ModelFormatError": "errors",
     "InvalidParameterError": "errors",
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
         NotFittedError,
         TrainingInterrupted,
     )
-    from .estimator import AutoEncoder
+    from .estimator import AutoEncoder, load
     from .evaluate import evaluate_model, score_table
     from .families import (
         AEConfig,
@@ -67,9 +68,9 @@ if TYPE_CHECKING:
         register_family,
     )
     from .fitted import FittedModel
+    from .record import FitRecord
     from .report import write_report
     from .search import TuneResult, tune
-    from .serialize import load
     from .train import Callback, TrainConfig
 
 

@@ -1,7 +1,9 @@
 """AutoEncoder: the scikit-learn face of aekit (fit / transform / inverse_transform).
 
-Thin over `fitting` (one fit) and `fitted` (computing with a fitted model):
-it validates its parameters and X, and keeps what a fit produced.
+Thin over `fitting` (one fit), `fitted` (computing with a fitted model) and
+`serialize` (model folders): it validates its parameters and X, and keeps
+what a fit produced, a `FittedModel` and a `FitRecord`, from which every
+learned attribute reads. `load` is here too: a saved model as an estimator.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from sklearn.base import (
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .data.rows import ScaledRows, as_float32
-from .errors import DataError
+from .errors import DataError, NotFittedError
 from .fitted import FittedModel
 from .fitting import run_fit
 from .params import check_params
+from .record import FitRecord
+from .serialize import read_model, save_model
 from .train import Callback
 
 
@@ -80,34 +84,56 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     random_state : int, RandomState or None, default=None
         Seeds the initial weights, the validation split and the batch order.
         The same integer on CPU gives bitwise identical weights.
-    verbose : int, default=1
-        0 silent, 1 a progress bar when attached to a terminal, 2 a line per epoch.
+    verbose : int, default=0
+        0 silent (scikit-learn's default), 1 a progress bar when attached to a
+        terminal, 2 a line per epoch. The CLI asks for 1.
 
     Attributes
     ----------
     fitted_ : aekit.FittedModel
-        The trained module with its scaling: batched encode/decode/errors.
+        The trained module with its scaling, PCA baseline and anomaly
+        threshold: batched encode/decode/errors. What the evaluation, the
+        report, model folders and the CLI receive.
+    record_ : aekit.record.FitRecord
+        What the fit produced besides the model; the attributes below from
+        ``history_`` to ``metrics_`` read it.
     module_ : torch.nn.Module
         The trained torch module (in eval mode), ``fitted_.module``.
+    scaling_ : MinMaxScaling or None
+        The min-max scaling of the inputs, ``fitted_.scaling``.
     history_ : list of dict
         Per epoch: train_loss, val_loss, seconds, dead_fraction per layer,
         switched, and train_parts/val_parts for objectives with several parts.
+    seed_ : int
+        The seed the fit used (drawn from `random_state`); a resumed fit
+        reuses its checkpoint's.
+    n_epochs_ : int
+        Epochs trained.
     best_epoch_ : int
         The epoch whose weights were kept; 0 when the starting point (for
         pca_anchored, the PCA) was never beaten.
-    scaling_ : MinMaxScaling or None
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
-        Only when fitted on a DataFrame with string column names.
+    best_loss_ : float
+        The validation loss of that epoch.
+    stopped_early_ : bool
+        Whether early stopping ended the fit.
+    fit_seconds_ : float
+        Wall time of the whole fit.
+    fit_timings_ : dict of str to float
+        Seconds per phase of the fit (pca, training, start_refit, evaluation).
     metrics_ : dict or None
         Fit-time scores (None after ``fit(X, evaluate=False)``) in the scaled space: the autoencoder and a PCA baseline
         with as many components as the code (fitted on the training rows), on
         the training and validation rows; and the anomaly threshold's origin.
-    pca_ : aekit.evaluate.PCABaseline or None
-        That PCA baseline; None when its components were too large to keep.
-    threshold_ : float
-        Anomaly threshold: the 99th percentile of the per-row reconstruction
-        errors of the rows passed to fit (see `is_anomaly`).
+    pca_ : aekit.pca.PCABaseline or None
+        That PCA baseline, ``fitted_.pca``; None when its components were too
+        large to keep.
+    threshold_ : float or None
+        Anomaly threshold, ``fitted_.threshold``: the 99th percentile of the
+        per-row reconstruction errors of the rows passed to fit (see
+        `is_anomaly`, `calibrate_threshold`).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when fitted on a DataFrame with string column names.
 
     Examples
     --------
@@ -119,7 +145,8 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     (200, 4)
     """
 
-    fitted_: FittedModel  # set by fit
+    fitted_: FittedModel  # set by fit and load (`_set_fitted`)
+    record_: FitRecord
 
     def __init__(
         self,
@@ -141,7 +168,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         device: str = "auto",
         precision: str = "fp32",
         random_state: int | np.random.RandomState | None = None,
-        verbose: int = 1,
+        verbose: int = 0,
     ) -> None:
         self.latent_dim = latent_dim
         self.model = model
@@ -163,17 +190,39 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self.random_state = random_state
         self.verbose = verbose
 
-    # -- fitted state ----------------------------------------------------------
+    # -- fitted state: one step sets it; every learned attribute reads it -------
+
+    def _set_fitted(self, fitted: FittedModel, record: FitRecord) -> None:
+        """Keep a fit's (or a model folder's) model and record as the learned state."""
+        self.fitted_ = fitted
+        self.record_ = record
+        self.n_features_in_ = fitted.n_features
+        if fitted.feature_names is not None:
+            self.feature_names_in_ = np.asarray(fitted.feature_names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
+    module_ = property(lambda self: self.fitted_.module, doc="``fitted_.module``")
+    scaling_ = property(lambda self: self.fitted_.scaling, doc="``fitted_.scaling``")
+    pca_ = property(lambda self: self.fitted_.pca, doc="``fitted_.pca``")
+    history_ = property(lambda self: self.record_.history, doc="``record_.history``")
+    seed_ = property(lambda self: self.record_.seed, doc="``record_.seed``")
+    n_epochs_ = property(lambda self: self.record_.n_epochs, doc="epochs trained")
+    best_epoch_ = property(lambda self: self.record_.best_epoch, doc="epoch kept")
+    best_loss_ = property(lambda self: self.record_.best_loss, doc="its val loss")
+    stopped_early_ = property(lambda self: self.record_.stopped_early)
+    fit_seconds_ = property(lambda self: self.record_.seconds, doc="fit wall time")
+    fit_timings_ = property(lambda self: self.record_.timings, doc="per phase")
+    metrics_ = property(lambda self: self.record_.metrics, doc="fit-time scores")
 
     @property
-    def module_(self) -> Any:
-        """The trained torch module, ``fitted_.module``."""
-        return self.fitted_.module
+    def threshold_(self) -> float | None:
+        """The anomaly threshold, ``fitted_.threshold`` (None: not calibrated)."""
+        return self.fitted_.threshold
 
-    @property
-    def scaling_(self) -> Any:
-        """The min-max scaling of the inputs, ``fitted_.scaling`` (None: unscaled)."""
-        return self.fitted_.scaling
+    @threshold_.setter
+    def threshold_(self, value: float | None) -> None:
+        self.fitted_.threshold = value
 
     @property
     def _n_features_out(self) -> int:
@@ -253,7 +302,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             check_params(params)
             Xv = self._validate(X, reset=True)
             names = getattr(self, "feature_names_in_", None)
-            r = run_fit(
+            fitted, record = run_fit(
                 Xv,
                 params,
                 feature_names=None if names is None else list(names),
@@ -269,18 +318,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 delattr(self, k)
             self.__dict__.update(before)
             raise
-        self.fitted_ = r.fitted
-        self.history_ = r.history
-        self.seed_ = r.seed
-        self.n_epochs_ = r.n_epochs
-        self.best_epoch_ = r.best_epoch
-        self.best_loss_ = r.best_loss
-        self.stopped_early_ = r.stopped_early
-        self.fit_seconds_ = r.seconds
-        self.fit_timings_ = r.timings
-        self.pca_ = r.pca
-        self.metrics_ = r.metrics
-        self.threshold_: float | None = r.threshold
+        self._set_fitted(fitted, record)
         return self
 
     # -- using a fitted model ----------------------------------------------------
@@ -360,9 +398,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     def is_anomaly(self, X: Any) -> np.ndarray:
         """True for the rows whose reconstruction error is above ``threshold_``."""
         check_is_fitted(self)
-        if getattr(self, "threshold_", None) is None:
-            from .errors import NotFittedError
-
+        if self.threshold_ is None:
             raise NotFittedError(
                 "this model has no anomaly threshold (fitted with evaluate=False, or "
                 "saved by an older aekit); call calibrate_threshold(X) with rows known "
@@ -391,7 +427,19 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         check_is_fitted(self)
         from .evaluate import evaluate_model
 
-        return evaluate_model(self, X, y, **kwargs)
+        return evaluate_model(self.fitted_, X, y, history=self.history_, **kwargs)
+
+    def report(
+        self, path: str | os.PathLike[str], X: Any = None, y: Any = None, **kwargs: Any
+    ) -> Any:
+        """Write the HTML report of this model (and of X, y) to `path`; return it.
+
+        See `aekit.report.write_report` for the keyword arguments.
+        """
+        check_is_fitted(self)
+        from .report import write_report
+
+        return write_report(self.fitted_, path, X, y, record=self.record_, **kwargs)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -406,9 +454,34 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the fitted model to folder `path` (config.json + model.safetensors)."""
-        from .serialize import save_estimator
+        check_is_fitted(self)
+        save_model(path, self.fitted_, self.get_params(), self.record_)
 
-        save_estimator(self, path)
+
+def load(path: str | os.PathLike[str]) -> AutoEncoder:
+    """Load a model folder written by `AutoEncoder.save`.
+
+    The estimator's parameters are those saved (``get_params()`` as it was),
+    its learned attributes those of the fit that wrote it.
+
+    Raises
+    ------
+    ModelFormatError
+        The folder or a file in it is missing, truncated, corrupted or foreign.
+
+    Examples
+    --------
+    >>> import aekit, numpy as np, tempfile
+    >>> X = np.random.default_rng(0).random((100, 8))
+    >>> ae = aekit.AutoEncoder(latent_dim=2, max_epochs=2, verbose=0).fit(X)
+    >>> d = tempfile.mkdtemp(); ae.save(d)
+    >>> bool((aekit.load(d).transform(X) == ae.transform(X)).all())
+    True
+    """
+    saved = read_model(path)
+    est = AutoEncoder(**saved.params)
+    est._set_fitted(saved.fitted, saved.record)
+    return est
 
 
 def _refuse_categorical(X: Any) -> None:

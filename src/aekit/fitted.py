@@ -1,13 +1,15 @@
-"""A fitted model: scaling + module, with batched encode/decode/errors on its device.
+"""A fitted model: module, scaling, PCA baseline, threshold; batched encode/decode/errors.
 
-`FittedModel` is what the estimator, the evaluation, the report, anomaly
-scoring and the CLI compute with. It holds no training state; the estimator
-(``AutoEncoder.fitted_``) and `aekit.load` build one.
+`FittedModel` is what everything below the estimator receives: the
+evaluation, anomaly scores, probes, the report, persistence and the CLI
+compute with it. It holds no training state (that is the `FitRecord`); a fit
+(`aekit.fitting.run_fit`) and a model folder (`aekit.serialize.read_model`)
+build one, and the estimator keeps it as ``fitted_``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,7 @@ from torch import nn
 from .allocator import tune_for_training
 from .data.rows import ScaledRows, as_float32, as_tensor
 from .families import get_family
+from .pca import PCABaseline
 from .scaling import MinMaxScaling, check_unit_range
 
 EVAL_BATCH = 4096  # rows per forward pass when nothing is learned
@@ -36,7 +39,7 @@ def as_codes(Z: Any, latent_dim: int) -> np.ndarray:
 
 
 class FittedModel:
-    """A trained module and the scaling of its inputs.
+    """A trained module, the scaling of its inputs, its PCA baseline and threshold.
 
     Parameters
     ----------
@@ -49,6 +52,15 @@ class FittedModel:
         [0, 1] already.
     feature_names : sequence of str, optional
         Column names the model was fitted on.
+    pca : PCABaseline, optional
+        The PCA of the same size fitted on the same training rows, scored next
+        to the model; None when not computed or too large to keep.
+    threshold : float, optional
+        Anomaly threshold on the per-row error (`errors`); None: not calibrated.
+    loss : {"mse", "bce"}, default="mse"
+        The reconstruction loss the module was trained for.
+    precision : {"fp32", "bf16"}, default="fp32"
+        The precision it was trained in (the evaluation's loss uses it).
 
     Examples
     --------
@@ -65,6 +77,11 @@ class FittedModel:
         family: str,
         scaling: MinMaxScaling | None,
         feature_names: Any = None,
+        *,
+        pca: PCABaseline | None = None,
+        threshold: float | None = None,
+        loss: str = "mse",
+        precision: str = "fp32",
     ) -> None:
         self.module: Any = module.eval()
         self.family_name = family
@@ -72,6 +89,10 @@ class FittedModel:
         self.feature_names = (
             None if feature_names is None else [str(n) for n in feature_names]
         )
+        self.pca = pca
+        self.threshold = threshold
+        self.loss = loss
+        self.precision = precision
 
     # -- what it is ------------------------------------------------------------
 
@@ -136,6 +157,18 @@ class FittedModel:
                 f"{self.n_features} features as input"
             )
         return as_float32(A)
+
+    def unit(self, X: Any) -> np.ndarray:
+        """Any rows X, validated against this model, in its [0, 1] space (new array)."""
+        return self.to_unit(self.validate(X))
+
+    def feature_labels(self, names: Sequence[str] | None = None) -> list[str]:
+        """`names`, else the fitted feature names, else x0, x1, ..."""
+        if names is None:
+            names = self.feature_names or [f"x{i}" for i in range(self.n_features)]
+        if len(names) != self.n_features:
+            raise ValueError(f"{len(names)} feature names for {self.n_features} features")
+        return [str(s) for s in names]
 
     def rows(self, X: np.ndarray) -> ScaledRows:
         """Validated rows X, scaled a chunk at a time as they are used (no copy)."""

@@ -214,7 +214,7 @@ PARAMS: dict[str, Param] = {
         resumable=True,
     ),
     "verbose": Param(
-        1,
+        0,
         lambda v: _int(v, 0) and v <= 2,
         "0, 1 or 2",
         "verbosity",

@@ -1,6 +1,9 @@
-"""An AutoEncoder to and from a model folder (see io.py for the file format).
+"""A fitted model, the parameters that made it and its fit record, to and from a folder.
 
-The folder names the model family; loading rebuilds the module through the
+Below the estimator: `save_model` writes a `FittedModel` + parameters +
+`FitRecord` (see `aekit.io` for the file format), `read_model` gives them back
+as a `SavedModel`; `AutoEncoder.save` and `aekit.load` are thin over them.
+The folder names the model family; reading rebuilds the module through the
 registry (`aekit.families.get_family`), shapes first on the meta device, so a
 forged config allocates nothing and a mismatch is refused before any weight is
 read into a module.
@@ -10,62 +13,73 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 
 from .errors import ModelFormatError
-from .estimator import AutoEncoder
-from .evaluate import PCABaseline, split_baseline
 from .families import get_family
 from .fitted import FittedModel
 from .io import CONFIG_FILE, WEIGHTS_FILE, read_folder, save_folder
 from .jsonable import jsonable
 from .params import PARAMS, to_json
+from .pca import PCABaseline, split_baseline
+from .record import FitRecord
 from .scaling import MinMaxScaling
+from .version import __version__
 
 LEGACY_FAMILY = "halving"  # folders written before families were named
 
 
-def model_config(est: AutoEncoder) -> dict[str, Any]:
-    """The config.json entries of a fitted AutoEncoder (without the file format's)."""
-    from . import __version__
+@dataclass
+class SavedModel:
+    """What a model folder holds: the model, the parameters that made it, the record."""
 
-    fitted = est.fitted_
-    params = {k: to_json(k, v) for k, v in est.get_params().items()}
-    params["random_state"] = est.seed_  # the seed actually used
+    fitted: FittedModel
+    params: dict[str, Any]  # the estimator's parameters, as saved
+    record: FitRecord
+
+
+def model_config(
+    fitted: FittedModel, params: Mapping[str, Any], record: FitRecord
+) -> dict[str, Any]:
+    """The config.json entries of a fitted model (without the file format's)."""
     return {
         "aekit_version": __version__,
         "model": fitted.family_name,
         "architecture": fitted.family.config_to_dict(fitted.config),
-        "params": params,
-        "n_features_in": int(est.n_features_in_),
+        "params": {k: to_json(k, v) for k, v in params.items()},
+        "n_features_in": fitted.n_features,
         "feature_names": fitted.feature_names,
         "scaling": None if fitted.scaling is None else fitted.scaling.to_dict(),
         "training": {
-            "epochs": est.n_epochs_,
-            "best_epoch": est.best_epoch_,
-            "best_loss": jsonable(est.best_loss_),
-            "stopped_early": est.stopped_early_,
-            "seconds": est.fit_seconds_,
-            "history": jsonable(est.history_),
+            "seed": record.seed,
+            "epochs": record.n_epochs,
+            "best_epoch": record.best_epoch,
+            "best_loss": jsonable(record.best_loss),
+            "stopped_early": record.stopped_early,
+            "seconds": record.seconds,
+            "timings": jsonable(record.timings),
+            "history": jsonable(record.history),
         },
-        "metrics": jsonable(getattr(est, "metrics_", None)),
-        "anomaly_threshold": jsonable(getattr(est, "threshold_", None)),
+        "metrics": jsonable(record.metrics),
+        "anomaly_threshold": jsonable(fitted.threshold),
     }
 
 
-def save_estimator(est: AutoEncoder, path: str | os.PathLike[str]) -> None:
-    """Write a fitted AutoEncoder to the folder `path`."""
-    from sklearn.utils.validation import check_is_fitted
-
-    check_is_fitted(est)
-    state = dict(est.fitted_.module.state_dict())
-    baseline = getattr(est, "pca_", None)
-    if baseline is not None:  # the PCA baseline, as baseline.* tensors
-        state.update(baseline.to_tensors())
-    save_folder(path, model_config(est), state)
+def save_model(
+    path: str | os.PathLike[str],
+    fitted: FittedModel,
+    params: Mapping[str, Any],
+    record: FitRecord,
+) -> None:
+    """Write a fitted model, its parameters and its fit record to the folder `path`."""
+    state = dict(fitted.module.state_dict())
+    if fitted.pca is not None:  # the PCA baseline, as baseline.* tensors
+        state.update(fitted.pca.to_tensors())
+    save_folder(path, model_config(fitted, params, record), state)
 
 
 def _get(d: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -82,6 +96,7 @@ def _get(d: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
 
 
 def _number(v: Any) -> bool:
+    """A JSON number (not a bool)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
@@ -94,6 +109,8 @@ def _check_training(t: dict[str, Any]) -> None:
         "best_loss": (int, float),
         "stopped_early": bool,
         "seconds": (int, float),
+        "seed": int,
+        "timings": dict,
     }
     for key, kind in kinds.items():
         v = t.get(key)
@@ -175,80 +192,84 @@ def _build_module(
     return module
 
 
-def load(path: str | os.PathLike[str]) -> AutoEncoder:
-    """Load a model folder written by `AutoEncoder.save`.
+def read_model(path: str | os.PathLike[str]) -> SavedModel:
+    """Read a model folder written by `save_model` (or `AutoEncoder.save`).
 
     Raises
     ------
     ModelFormatError
         The folder or a file in it is missing, truncated, corrupted or foreign.
-
-    Examples
-    --------
-    >>> import aekit, numpy as np, tempfile
-    >>> X = np.random.default_rng(0).random((100, 8))
-    >>> ae = aekit.AutoEncoder(latent_dim=2, max_epochs=2, verbose=0).fit(X)
-    >>> d = tempfile.mkdtemp(); ae.save(d)
-    >>> bool((aekit.load(d).transform(X) == ae.transform(X)).all())
-    True
     """
     config, tensors = read_folder(path)
     tensors, baseline = split_baseline(tensors)
     where = f"{os.fspath(path)}/{CONFIG_FILE}"
     try:
-        name = config.get("model", LEGACY_FAMILY)
-        try:
-            family = get_family(name)
-        except ValueError as e:
-            raise ModelFormatError(
-                f"{where} names model family {name!r}, which this aekit does not know "
-                f"({e}); import the module that registers it, or install the aekit "
-                "version that wrote the model"
-            ) from None
-        arch = family.config_from_dict(_get(config, "architecture", dict, where))
-        params = _get(config, "params", dict, where)
-        est = AutoEncoder(**{k: params[k] for k in PARAMS if k in params})
-        est.model = family.name
-        if isinstance(est.hidden_dims, list):
-            est.hidden_dims = tuple(est.hidden_dims)
-        n_features = _get(config, "n_features_in", int, where)
-        if n_features != arch.n_features:
-            raise ValueError(
-                f"n_features_in {n_features} != architecture {arch.n_features}"
-            )
-        scaling = config.get("scaling")
-        scaling = (
-            None if scaling is None else MinMaxScaling.from_dict(scaling, n_features)
-        )
-        names = _feature_names(config.get("feature_names"), n_features)
-        training = _get(config, "training", dict, where)
-        _check_training(training)
+        family, arch, params, scaling, names, record = _read_config(config, where)
     except ModelFormatError:
         raise
     except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as e:
         raise ModelFormatError(f"{where} is inconsistent: {e}") from None
     module = _build_module(family, arch, tensors, os.fspath(path))
-    est.fitted_ = FittedModel(module, family.name, scaling, names)
-    if names is not None:
-        est.feature_names_in_ = np.asarray(names, dtype=object)
-    est.n_features_in_ = n_features
-    est.seed_ = params.get("random_state")
-    est.history_ = training.get("history", [])
-    est.n_epochs_ = training.get("epochs")
-    est.best_epoch_ = training.get("best_epoch")
-    best = training.get("best_loss")
-    est.best_loss_ = math.inf if best is None else best
-    est.stopped_early_ = training.get("stopped_early")
-    est.fit_seconds_ = training.get("seconds")
     try:
-        est.pca_ = PCABaseline.from_tensors(baseline, n_features) if baseline else None
+        pca = PCABaseline.from_tensors(baseline, arch.n_features) if baseline else None
     except ValueError as e:
         raise ModelFormatError(f"{os.fspath(path)}/{WEIGHTS_FILE}: {e}") from None
-    metrics, threshold = config.get("metrics"), config.get("anomaly_threshold")
-    est.metrics_ = metrics if isinstance(metrics, dict) else {}
-    est.threshold_ = (
-        float(threshold)
-        if isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
-        else None
+    threshold = config.get("anomaly_threshold")
+    fitted = FittedModel(
+        module,
+        family.name,
+        scaling,
+        names,
+        pca=pca,
+        threshold=float(threshold) if _number(threshold) else None,
+        loss=params.get("loss", PARAMS["loss"].default),
+        precision=params.get("precision", PARAMS["precision"].default),
     )
-    return est
+    return SavedModel(fitted, params, record)
+
+
+def _read_config(config: dict[str, Any], where: str) -> tuple[Any, ...]:
+    """(family, architecture, params, scaling, feature names, record) of a config."""
+    name = config.get("model", LEGACY_FAMILY)
+    try:
+        family = get_family(name)
+    except ValueError as e:
+        raise ModelFormatError(
+            f"{where} names model family {name!r}, which this aekit does not know "
+            f"({e}); import the module that registers it, or install the aekit "
+            "version that wrote the model"
+        ) from None
+    arch = family.config_from_dict(_get(config, "architecture", dict, where))
+    saved = _get(config, "params", dict, where)
+    params = {k: saved[k] for k in PARAMS if k in saved}
+    params["model"] = family.name  # folders before families were named lack it
+    n_features = _get(config, "n_features_in", int, where)
+    if n_features != arch.n_features:
+        raise ValueError(f"n_features_in {n_features} != architecture {arch.n_features}")
+    scaling = config.get("scaling")
+    if scaling is not None:
+        scaling = MinMaxScaling.from_dict(scaling, n_features)
+    names = _feature_names(config.get("feature_names"), n_features)
+    training = _get(config, "training", dict, where)
+    _check_training(training)
+    return family, arch, params, scaling, names, _record(training, config, saved)
+
+
+def _record(
+    training: dict[str, Any], config: dict[str, Any], params: dict[str, Any]
+) -> FitRecord:
+    """The fit record of a checked ``training`` entry and the config's metrics."""
+    best = training.get("best_loss")
+    metrics = config.get("metrics")
+    return FitRecord(
+        history=training.get("history") or [],
+        # folders before the record had a seed saved the seed as random_state
+        seed=training.get("seed", params.get("random_state")),
+        n_epochs=training.get("epochs"),
+        best_epoch=training.get("best_epoch"),
+        best_loss=math.inf if best is None else best,
+        stopped_early=training.get("stopped_early"),
+        seconds=training.get("seconds"),
+        timings=training.get("timings") or {},
+        metrics=metrics if isinstance(metrics, dict) else {},
+    )

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def _load(model: str) -> AutoEncoder:
-    from ..serialize import load
+    from ..estimator import load
 
     return load(model)
 
@@ -110,14 +110,11 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from ..evaluate import evaluate_model
-
     if args.worst < 0:
         raise CommandError(f"--worst must be >= 0, got {args.worst}")
     est = _load(args.model)
     features = _features(est, args)
-    result = evaluate_model(
-        est,
+    result = est.evaluate(
         features.X,
         None if args.no_probes else _labels(features.label),
         feature_names=features.names,

@@ -50,7 +50,10 @@ def _score_columns(args: argparse.Namespace) -> Any:
         from ..evaluate import score_table
 
         scores = score_table(
-            est, features.X, per_feature=args.per_feature, feature_names=features.names
+            est.fitted_,
+            features.X,
+            per_feature=args.per_feature,
+            feature_names=features.names,
         )
         scores["row"] = scores["row"] + first_row
         clash = sorted(set(features.carried) & set(scores))
@@ -65,8 +68,6 @@ def _score_columns(args: argparse.Namespace) -> Any:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from ..report import write_report
-
     out = _check_report_output(Path(args.output))
     if args.data is None:
         given = [
@@ -96,7 +97,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     created = [p for p in out.parents if not p.exists()]  # innermost first
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        write_report(est, out, X, y, image_shape=args.image_shape, title=args.title)
+        est.report(out, X, y, image_shape=args.image_shape, title=args.title)
     except ImportError as e:  # matplotlib, the `report` extra
         raise CommandError(str(e)) from None
     finally:

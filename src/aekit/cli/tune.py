@@ -73,7 +73,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     try:
         from ..report.study import build_study_report
 
-        files[STUDY_REPORT] = build_study_report(summary, est).encode("utf-8")
+        files[STUDY_REPORT] = build_study_report(summary, est.record_).encode("utf-8")
     except ImportError:
         pass  # the report needs matplotlib (aekit[report]); study.json has it all
     save_result(result, out, files)

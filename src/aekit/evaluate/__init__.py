@@ -12,10 +12,12 @@ overall and per feature for both models, linear and k-NN probes when labels are
 given, and diagnostics (dead units, latent statistics, output saturation, the
 train/validation gap, the worst reconstructed features).
 
-The modules: `baseline` (the PCA baseline), `metrics` (reconstruction errors in
-the scaled space), `probes`, `diagnostics` (`evaluate_model`, `training_gap`),
-`anomaly` (`score_table`, the threshold's quantile) and `fit_time` (what `fit`
-computes besides the network).
+Everything here takes a `aekit.FittedModel` (``AutoEncoder.fitted_``), never
+the estimator. The modules: `metrics` (reconstruction errors in the scaled
+space), `probes`, `diagnostics` (`evaluate_model`, `training_gap`), `anomaly`
+(`score_table`, the threshold's quantile) and `fit_time` (what `fit` computes
+besides the network). The PCA baseline itself is `aekit.pca`, on the ground
+floor, since a family's start uses it too; its names are re-exported here.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from .diagnostics import (
     training_gap,
 )
 from .fit_time import fit_time_evaluation
-from .metrics import _Errors, fitted_model
+from .metrics import ErrorSums
 from .probes import (
     PROBE_FOLDS,
     PROBE_MAX_ITER,
@@ -63,12 +65,11 @@ __all__ = [
     "PROBE_NEIGHBORS",
     "SATURATION",
     "THRESHOLD_QUANTILE",
+    "ErrorSums",
     "PCABaseline",
-    "_Errors",
     "evaluate_model",
     "fit_baseline",
     "fit_time_evaluation",
-    "fitted_model",
     "probe",
     "probe_model",
     "score_table",

@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from ..fitted import EVAL_BATCH
+from ..fitted import EVAL_BATCH, FittedModel
 from ..train import evaluate_loss
-from .metrics import _Errors, _feature_names, _unit, fitted_model
+from .metrics import ErrorSums
 from .probes import PROBE_MAX_ROWS, probe_model
 
 if TYPE_CHECKING:
-    from ..estimator import AutoEncoder
     from ..pca import PCABaseline
 
 LATENT_VARIANCE_FLOOR = (
@@ -85,32 +84,38 @@ def training_gap(history: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def evaluate_model(
-    est: AutoEncoder,
+    model: FittedModel,
     X: Any,
     y: Any = None,
     *,
+    history: Sequence[dict[str, Any]] = (),
     feature_names: Sequence[str] | None = None,
     n_worst: int = 10,
     probes: Sequence[str] = ("autoencoder", "pca", "raw"),
     max_probe_rows: int = PROBE_MAX_ROWS,
     random_state: int = 0,
 ) -> dict[str, Any]:
-    """Reconstruction, probes and diagnostics of `est` on the rows of X.
+    """Reconstruction, probes and diagnostics of `model` on the rows of X.
 
     Errors are in the model's [0, 1] scaled space, so that features in
-    different units compare; ``mse`` equals ``-est.score(X)``. The stored PCA
-    baseline (``est.pca_``) is scored on the same rows.
+    different units compare; ``mse`` equals ``-est.score(X)`` of the
+    estimator that holds the model. The stored PCA baseline (``model.pca``)
+    is scored on the same rows. `AutoEncoder.evaluate` calls this with its
+    ``fitted_`` and ``history_``.
 
     Parameters
     ----------
-    est : AutoEncoder
-        A fitted model.
+    model : FittedModel
+        A fitted model (``AutoEncoder.fitted_``).
     X : array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,), optional
         Class labels; when given, probes compare the latent codes, the PCA
         codes and the raw features (see `probe_model`).
+    history : sequence of dict, optional
+        The fit's per-epoch history (``AutoEncoder.history_``), for the
+        train/validation gap (`training_gap`); empty: not available.
     feature_names : sequence of str, optional
-        Names for the features; default the model's ``feature_names_in_``, else
+        Names for the features; default the model's fitted feature names, else
         x0, x1, ...
     n_worst : int, default=10
         How many of the worst reconstructed features to list.
@@ -138,16 +143,16 @@ def evaluate_model(
     >>> from aekit import AutoEncoder
     >>> X = np.random.default_rng(0).random((100, 8))
     >>> ae = AutoEncoder(latent_dim=2, max_epochs=2, random_state=0, verbose=0).fit(X)
-    >>> r = evaluate_model(ae, X, n_worst=3)
+    >>> r = evaluate_model(ae.fitted_, X, n_worst=3)
     >>> len(r["worst_features"]), bool(np.isclose(r["mse"], -ae.score(X)))
     (3, True)
     """
-    fitted = fitted_model(est)
-    Xu = _unit(fitted, X)
+    fitted = model
+    Xu = fitted.unit(X)
     n, d = Xu.shape
-    names = _feature_names(est, d, feature_names)
-    base: PCABaseline | None = getattr(est, "pca_", None)
-    ae, pca = _Errors(d), _Errors(d)
+    names = fitted.feature_labels(feature_names)
+    base: PCABaseline | None = fitted.pca
+    ae, pca = ErrorSums(d), ErrorSums(d)
     lo, hi = SATURATION
     sat = np.zeros(4)  # outputs low, outputs high, targets low, targets high
     zsum = np.zeros(fitted.latent_dim)  # per code dimension: sum and sum of squares
@@ -168,7 +173,7 @@ def evaluate_model(
         pca_res["n_components"] = base.n_components if base is not None else None
     tensor = torch.from_numpy(np.ascontiguousarray(Xu)).to(fitted.device)
     loss, _, dead = evaluate_loss(
-        fitted.module, tensor, est.loss, est.precision, fitted.family
+        fitted.module, tensor, fitted.loss, fitted.precision, fitted.family
     )
     per = np.asarray(ae_res["per_feature"]["mse"])
     pca_per = None if pca_res is None else pca_res["per_feature"]["mse"]
@@ -212,11 +217,11 @@ def evaluate_model(
             "target_fraction": float((sat[2] + sat[3]) / total),
             "limits": list(SATURATION),
         },
-        "training": training_gap(getattr(est, "history_", []) or []),
+        "training": training_gap(history),
     }
     if y is not None and probes:
         result["probes"] = probe_model(
-            est, X, y, on=probes, max_rows=max_probe_rows, random_state=random_state
+            fitted, X, y, on=probes, max_rows=max_probe_rows, random_state=random_state
         )
     result["warnings"] = _warnings(result)
     return result

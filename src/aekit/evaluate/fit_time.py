@@ -11,7 +11,7 @@ from ..fitted import EVAL_BATCH
 from ..pca import PCABaseline
 from ..train import EVAL_VALUES
 from .anomaly import THRESHOLD_QUANTILE
-from .metrics import _Errors
+from .metrics import ErrorSums
 
 if TYPE_CHECKING:
     from ..fitted import FittedModel
@@ -45,7 +45,7 @@ def fit_time_evaluation(
         if not rows:
             metrics["autoencoder"][split] = info[split] = None
             continue
-        ae, pca = _Errors(n_features), _Errors(n_features)
+        ae, pca = ErrorSums(n_features), ErrorSums(n_features)
         for chunk in rows.chunks(size):
             A = chunk.cpu().numpy()
             row_errors.append(ae.add(A, fitted.reconstruct(A)))

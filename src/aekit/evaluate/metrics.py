@@ -1,21 +1,17 @@
 """Reconstruction errors in the model's [0, 1] scaled space: MSE, MAE and R^2.
 
-`_Errors` sums them chunk by chunk, per feature, so that any number of rows
-fits in memory; `_unit` maps rows to the scaled space where they are measured.
+`ErrorSums` sums them chunk by chunk, per feature, so that any number of rows
+fits in memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from ..fitted import FittedModel
 
-
-class _Errors:
+class ErrorSums:
     """Streaming per-feature sums for MSE, MAE and R^2 of one model."""
 
     def __init__(self, n_features: int) -> None:
@@ -58,40 +54,3 @@ class _Errors:
                 "r2": r2.tolist(),
             }
         return out
-
-
-def fitted_model(model: Any) -> FittedModel:
-    """The `FittedModel` of a fitted AutoEncoder (or the FittedModel itself)."""
-    from ..fitted import FittedModel
-
-    if isinstance(model, FittedModel):
-        return model
-    from sklearn.utils.validation import check_is_fitted
-
-    check_is_fitted(model)
-    fitted = getattr(model, "fitted_", None)
-    if not isinstance(fitted, FittedModel):
-        raise TypeError(
-            f"expected a fitted aekit model, got {type(model).__name__}; pass an "
-            "AutoEncoder after fit (or aekit.load)"
-        )
-    return fitted
-
-
-def _unit(model: Any, X: Any) -> np.ndarray:
-    """X validated against the model and mapped to its [0, 1] scaled space."""
-    f = fitted_model(model)
-    return f.to_unit(f.validate(X))
-
-
-def _feature_names(model: Any, n: int, names: Sequence[str] | None) -> list[str]:
-    if names is None:
-        stored = fitted_model(model).feature_names
-        names = (
-            [str(s) for s in stored]
-            if stored is not None
-            else [f"x{i}" for i in range(n)]
-        )
-    if len(names) != n:
-        raise ValueError(f"{len(names)} feature names for {n} features")
-    return [str(s) for s in names]

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from .metrics import _unit, fitted_model
-
-if TYPE_CHECKING:
-    from ..estimator import AutoEncoder
+from ..fitted import FittedModel
 
 PROBE_MAX_ROWS = 5000  # probes use a seeded sample of at most this many rows
 PROBE_FOLDS = 5
@@ -81,7 +78,7 @@ def probe(
 
 
 def probe_model(
-    est: AutoEncoder,
+    model: FittedModel,
     X: Any,
     y: Any,
     *,
@@ -94,7 +91,7 @@ def probe_model(
 
     Parameters
     ----------
-    est : AutoEncoder
+    model : FittedModel
     X : array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,)
         Class labels (any hashable values).
@@ -119,7 +116,7 @@ def probe_model(
         raise ValueError(
             f"unknown probe target(s) {unknown}; choose from autoencoder, pca, raw"
         )
-    Xu = _unit(est, X)
+    Xu = model.unit(X)
     y = np.asarray(y).ravel()
     if len(y) != len(Xu):
         raise ValueError(f"y has {len(y)} labels for {len(Xu)} rows of X")
@@ -140,10 +137,9 @@ def probe_model(
         return out
     reps: dict[str, np.ndarray] = {}
     if "autoencoder" in on:
-        reps["autoencoder"] = fitted_model(est).encode(Xu)
-    base = getattr(est, "pca_", None)
-    if "pca" in on and base is not None:
-        reps["pca"] = base.transform(Xu)
+        reps["autoencoder"] = model.encode(Xu)
+    if "pca" in on and model.pca is not None:
+        reps["pca"] = model.pca.transform(Xu)
     if "raw" in on:
         reps["raw"] = Xu
     for name, Z in reps.items():

@@ -5,12 +5,14 @@ from __future__ import annotations
 import html
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from ..evaluate import evaluate_model, fitted_model
+from ..evaluate import evaluate_model, training_gap
+from ..fitted import FittedModel
 from ..io import write_atomic
+from ..record import FitRecord
 from .figures import (
     MAX_SCATTER_POINTS,
     _dead_curves,
@@ -25,9 +27,6 @@ from .figures import (
     _samples,
 )
 from .tables import _comparison, _diagnostics, _fit_metrics, _summary
-
-if TYPE_CHECKING:
-    from ..estimator import AutoEncoder
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
@@ -50,10 +49,11 @@ figcaption { color: #555; font-size: 0.9em; }
 
 
 def build_report(
-    est: AutoEncoder,
+    model: FittedModel,
     X: Any = None,
     y: Any = None,
     *,
+    record: FitRecord | None = None,
     evaluation: dict[str, Any] | None = None,
     title: str | None = None,
     image_shape: tuple[int, int] | None = None,
@@ -61,38 +61,34 @@ def build_report(
     random_state: int = 0,
 ) -> str:
     """The HTML text of the report (see `write_report`)."""
-    from sklearn.utils.validation import check_is_fitted
-
-    check_is_fitted(est)
     _matplotlib()  # fail early, before any work, when matplotlib is missing
-    shape = _image_side(int(est.n_features_in_), image_shape)
+    fitted = model
+    record = record or FitRecord()
+    shape = _image_side(fitted.n_features, image_shape)
     if y is not None and X is not None and len(np.asarray(y).ravel()) != len(X):
         raise ValueError(f"y has {len(np.asarray(y).ravel())} labels for {len(X)} rows")
-    fitted = fitted_model(est)
     title = title or f"aekit model report: latent_dim={fitted.latent_dim}"
     parts = [f"<h1>{html.escape(title)}</h1>"]
     ev = evaluation
+    history = record.history
     if ev is None and X is not None:
-        ev = evaluate_model(est, X, y, random_state=random_state)
+        ev = evaluate_model(fitted, X, y, history=history, random_state=random_state)
     warnings = list(ev["warnings"]) if ev is not None else []
-    history = getattr(est, "history_", None) or []
     if ev is None and history:
-        from ..evaluate import training_gap
-
         w = training_gap(history).get("warning")
         warnings += [w] if w else []
     if warnings:
         parts.append("<h2>Warnings</h2>")
         parts += [f'<div class="warn">{html.escape(w)}</div>' for w in warnings]
-    parts += ["<h2>Model</h2>", _summary(est)]
+    parts += ["<h2>Model</h2>", _summary(fitted, record)]
     parts += [
         "<h2>At fit time: autoencoder vs PCA of the same size</h2>",
-        _fit_metrics(est),
+        _fit_metrics(record),
     ]
     if history:
         parts += [
             "<h2>Training curves</h2>",
-            _loss_curves(history, est.best_epoch_),
+            _loss_curves(history, record.best_epoch),
             _part_curves(history),
             _dead_curves(history),
         ]
@@ -115,8 +111,7 @@ def build_report(
             pick = np.sort(rng.choice(len(Xu), min(n_examples, len(Xu)), replace=False))
             A = Xu[pick]
             R = fitted.reconstruct(A)
-            base = getattr(est, "pca_", None)
-            P = base.reconstruct(A) if base is not None else None
+            P = fitted.pca.reconstruct(A) if fitted.pca is not None else None
             parts += ["<h2>Reconstruction examples</h2>", _examples(A, R, P, shape)]
         parts += ["<h2>Error per feature</h2>", _feature_errors(ev, shape)]
         if Xu is not None:
@@ -155,13 +150,15 @@ def _drawn_rows(fitted: Any, shape: tuple[int, int] | None, seed: int) -> str:
 
 
 def write_report(
-    est: AutoEncoder,
+    model: FittedModel,
     path: str | os.PathLike[str],
     X: Any = None,
     y: Any = None,
+    *,
+    record: FitRecord | None = None,
     **kwargs: Any,
 ) -> Path:
-    """Write a self-contained HTML report of `est` to `path`; return the path.
+    """Write a self-contained HTML report of `model` to `path`; return the path.
 
     Without X the report shows the model, the fit-time comparison with PCA and
     the training curves; with X it adds reconstruction examples (as images
@@ -170,15 +167,20 @@ def write_report(
     probe accuracies when labels y are given, the latent codes projected to
     2-D and diagnostics. The file is written atomically.
 
+    `AutoEncoder.report` calls this with its ``fitted_`` and ``record_``.
+
     Parameters
     ----------
-    est : AutoEncoder
-        A fitted model.
+    model : FittedModel
+        A fitted model (``AutoEncoder.fitted_``).
     path : path
         The HTML file to write.
     X : array-like of shape (n_samples, n_features), optional
     y : array-like of shape (n_samples,), optional
         Class labels: colour the projection and run the probes.
+    record : FitRecord, optional
+        The fit's record (``AutoEncoder.record_``): training curves, epochs,
+        fit-time scores. Without it the report shows the model alone.
     **kwargs
         `build_report` options: evaluation (a precomputed `evaluate_model`
         result for X), title, image_shape, n_examples, random_state.
@@ -194,13 +196,13 @@ def write_report(
     >>> from aekit import AutoEncoder
     >>> X = np.random.default_rng(0).random((100, 16))
     >>> ae = AutoEncoder(latent_dim=2, max_epochs=2, random_state=0, verbose=0).fit(X)
-    >>> p = write_report(ae, os.path.join(tempfile.mkdtemp(), "r.html"), X)
+    >>> p = ae.report(os.path.join(tempfile.mkdtemp(), "r.html"), X)
     >>> p.read_text().startswith("<!DOCTYPE html>")
     True
     """
     if y is not None and X is None:
         raise ValueError("y was given without X; pass the rows the labels belong to")
-    text = build_report(est, X, y, **kwargs)
+    text = build_report(model, X, y, record=record, **kwargs)
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(

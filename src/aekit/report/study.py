@@ -18,7 +18,7 @@ from .page import CSS
 from .tables import _kv, _table
 
 if TYPE_CHECKING:
-    from ..estimator import AutoEncoder
+    from ..record import FitRecord
 
 
 def _history(summary: dict[str, Any]) -> str:
@@ -91,7 +91,7 @@ def _curves(summary: dict[str, Any]) -> str:
 
 
 def build_study_report(
-    summary: dict[str, Any], est: AutoEncoder | None = None, title: str | None = None
+    summary: dict[str, Any], record: FitRecord | None = None, title: str | None = None
 ) -> str:
     """The study report as one self-contained HTML page."""
     t = summary.get("test_mse") or {}
@@ -147,10 +147,10 @@ def build_study_report(
                 [(k, v["val_mse"], v["trial"]) for k, v in by.items()],
             ),
         ]
-    if est is not None and getattr(est, "history_", None):
+    if record is not None and record.history:
         parts += [
             "<h2>The refitted best model</h2>",
-            _loss_curves(est.history_, est.best_epoch_),
+            _loss_curves(record.history, record.best_epoch),
         ]
     body = "\n".join(parts)
     return (
@@ -163,10 +163,13 @@ def build_study_report(
 def write_study_report(
     summary: dict[str, Any],
     path: str | os.PathLike[str],
-    est: AutoEncoder | None = None,
+    record: FitRecord | None = None,
     title: str | None = None,
 ) -> Path:
-    """Write the study report of `summary` (``study.json``) to `path`, atomically."""
+    """Write the study report of `summary` (``study.json``) to `path`, atomically.
+
+    `record` is the refitted best model's (``TuneResult.best_estimator.record_``).
+    """
     path = Path(path)
-    write_atomic(path, build_study_report(summary, est, title).encode("utf-8"))
+    write_atomic(path, build_study_report(summary, record, title).encode("utf-8"))
     return path

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..estimator import AutoEncoder
+    from ..fitted import FittedModel
+    from ..record import FitRecord
 
 
 def _fmt(v: Any, digits: int = 4) -> str:
@@ -39,13 +40,10 @@ def _kv(rows: Sequence[tuple[str, Any]]) -> str:
 # -- the sections ----------------------------------------------------------------------
 
 
-def _summary(est: AutoEncoder) -> str:
-    from ..evaluate import fitted_model
-
-    fitted = fitted_model(est)
+def _summary(fitted: FittedModel, record: FitRecord) -> str:
     family = fitted.family
-    best = est.best_epoch_
-    best_text = "the starting point" if best == 0 and est.n_epochs_ else best
+    best = record.best_epoch
+    best_text = "the starting point" if best == 0 and record.n_epochs else best
     rows = [
         ("model family", f"{family.name}: {family.summary}"),
         ("architecture", fitted.architecture()),
@@ -58,23 +56,23 @@ def _summary(est: AutoEncoder) -> str:
         ),
         ("parameters", f"{fitted.n_parameters():,}"),
         ("hidden activation", getattr(fitted.config, "activation", "–")),
-        ("loss", est.loss),
+        ("loss", fitted.loss),
         (
             "epochs trained",
-            f"{est.n_epochs_} (best {best_text}"
-            + (", stopped early)" if est.stopped_early_ else ")"),
+            f"{record.n_epochs} (best {best_text}"
+            + (", stopped early)" if record.stopped_early else ")"),
         ),
         (
             "training time",
-            "–" if est.fit_seconds_ is None else f"{est.fit_seconds_:.1f} s",
+            "–" if record.seconds is None else f"{record.seconds:.1f} s",
         ),
-        ("anomaly threshold", _fmt(getattr(est, "threshold_", None))),
+        ("anomaly threshold", _fmt(fitted.threshold)),
     ]
     return _kv(rows)
 
 
-def _fit_metrics(est: AutoEncoder) -> str:
-    m = getattr(est, "metrics_", None) or {}
+def _fit_metrics(record: FitRecord) -> str:
+    m = record.metrics or {}
     if not m:
         return '<p class="note">No fit-time metrics stored with this model.</p>'
     pca = m.get("pca") or {}

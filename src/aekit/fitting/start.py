@@ -1,0 +1,80 @@
+"""Does the trained model beat its start? The paired test, and the start rebuilt.
+
+Families whose start is a candidate (pca_anchored: the PCA of its size) keep
+the trained model only when it beats the start clearly on the validation
+rows; otherwise the model is the start, rebuilt from every row passed to fit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..data.rows import ScaledRows
+from ..fitted import FittedModel
+from ..pca import fit_baseline
+from .setup import FitRun
+
+START_Z = 1.645  # one-sided 5%: the trained model must beat its start by this many SEs
+
+
+def start_test(
+    family: Any,
+    config: Any,
+    base: Any,
+    X_train: ScaledRows,
+    trained: FittedModel,
+    best_epoch: int,
+    X_val: ScaledRows,
+) -> dict[str, Any]:
+    """Does the trained model beat its starting point on the validation rows?
+
+    Early stopping picks the best epoch by the mean validation loss; on a few
+    validation rows that choice is noisy, and a model that won by chance loses
+    on new rows. Here the per-row errors of the start (rebuilt by `initialize`
+    from the PCA of the training rows) and of the trained model are paired, and
+    the trained model is kept only when its mean gain is above START_Z standard
+    errors of that mean (a one-sided paired test at 5%). Families whose start
+    is a candidate must have a start that `initialize` fully determines.
+    """
+    with torch.random.fork_rng(devices=[]):
+        start = family.build(config).to(trained.device)
+    family.initialize(start, base, X_train)
+    start_model = FittedModel(start, family.name, None)
+    e_trained = trained.errors(X_val).astype(np.float64)
+    e_start = start_model.errors(X_val).astype(np.float64)
+    gain = e_start - e_trained  # > 0 where the trained model is better
+    n = len(gain)
+    mean = float(gain.mean())
+    se = float(gain.std(ddof=1) / np.sqrt(n)) if n > 1 else float("inf")
+    kept = best_epoch > 0 and mean > START_Z * se
+    return {
+        "trained_kept": bool(kept),
+        "best_epoch": int(best_epoch),
+        "validation_rows": int(n),
+        "start_mse": float(e_start.mean()),
+        "trained_mse": float(e_trained.mean()),
+        "mean_gain": mean,
+        "standard_error": se,
+        "z": START_Z,
+    }
+
+
+def tests_start(run: FitRun) -> bool:
+    """Whether this run's family asks for the start test (and there are rows for it)."""
+    return bool(
+        run.family.test_start
+        and run.family.start_candidate(run.config)
+        and run.val is not None
+    )
+
+
+def rebuilt_start(run: FitRun) -> torch.nn.Module:
+    """The start rebuilt from the PCA of every row passed to fit."""
+    everything = run.everything
+    pca_all, _ = fit_baseline(everything, run.config.latent_dim, run.seed)
+    start = run.new_module()
+    run.family.initialize(start, pca_all, everything)
+    return start
