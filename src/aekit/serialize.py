@@ -214,7 +214,7 @@ def read_model(path: str | os.PathLike[str]) -> SavedModel:
         pca = PCABaseline.from_tensors(baseline, arch.n_features) if baseline else None
     except ValueError as e:
         raise ModelFormatError(f"{os.fspath(path)}/{WEIGHTS_FILE}: {e}") from None
-    threshold = config.get("anomaly_threshold")
+    threshold: Any = config.get("anomaly_threshold")
     fitted = FittedModel(
         module,
         family.name,

@@ -49,7 +49,7 @@ class FitRun:
     checkpoint_dir: str | os.PathLike[str] | None = None
     saver: ck.CheckpointCallback | None = None  # rank 0 with a checkpoint_dir
     resumed: ck.Checkpoint | None = None
-    fingerprint: str | None = None
+    fingerprint: dict[str, Any] | None = None  # of the rows, for resume checks
     pca: PCABaseline | None = None  # of the training rows
     pca_info: dict[str, Any] | None = None  # what fit_baseline said of it
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
