@@ -18,6 +18,7 @@ from torch import nn
 
 from .allocator import tune_for_training
 from .data.rows import ScaledRows, as_float32, as_tensor
+from .errors import NotFittedError
 from .families import get_family
 from .pca import PCABaseline
 from .scaling import MinMaxScaling, check_unit_range
@@ -237,3 +238,41 @@ class FittedModel:
             return e if per_feature else e.mean(dim=1)
 
         return self.apply(squared_error, A)
+
+    # -- anomalies and drawing ---------------------------------------------------
+
+    def is_anomaly(self, A: np.ndarray | ScaledRows) -> np.ndarray:
+        """True for the rows whose error (`errors`) is above ``threshold``."""
+        if self.threshold is None:
+            raise NotFittedError(
+                "this model has no anomaly threshold (fitted with evaluate=False, or "
+                "saved by an older aekit); call calibrate_threshold(X) with rows known "
+                "to be normal first"
+            )
+        return self.errors(A) > self.threshold
+
+    def calibrate_threshold(self, A: np.ndarray | ScaledRows, quantile: float) -> None:
+        """Set ``threshold`` to the `quantile` of the row errors of A."""
+        if isinstance(quantile, bool) or not 0 < quantile < 1:
+            raise ValueError(f"quantile must be in (0, 1), got {quantile!r}")
+        self.threshold = float(np.quantile(self.errors(A), quantile))
+
+    def sample(self, n: int, random_state: Any = None) -> np.ndarray:
+        """`n` new rows in the original units, float32 (n, n_features).
+
+        `random_state` (int, numpy Generator or RandomState, or None) seeds
+        the draw; the same seed gives the same rows. ValueError when the
+        family is not generative.
+        """
+        from sklearn.utils import check_random_state
+
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"n must be an integer >= 0, got {n!r}")
+        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+        generator = torch.Generator(device=self.device).manual_seed(seed)
+        try:
+            with torch.inference_mode():
+                rows = self.family.sample(self.module, int(n), generator)
+        except NotImplementedError as e:
+            raise ValueError(str(e)) from None
+        return self.to_original(rows.float().cpu().numpy())

@@ -2,8 +2,7 @@
 
 Thin over `fitting` (one fit), `fitted` (computing with a fitted model) and
 `serialize` (model folders): it validates its parameters and X, and keeps
-what a fit produced, a `FittedModel` and a `FitRecord`, from which every
-learned attribute reads. `load` is here too: a saved model as an estimator.
+what a fit produced (see `learned`).
 """
 
 from __future__ import annotations
@@ -19,17 +18,18 @@ from sklearn.base import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .data.rows import ScaledRows, as_float32
-from .errors import DataError, NotFittedError
-from .fitted import FittedModel
-from .fitting import run_fit
-from .params import check_params
-from .record import FitRecord
-from .serialize import read_model, save_model
-from .train import Callback
+from ..data.rows import ScaledRows, as_float32
+from ..errors import DataError
+from ..fitting import run_fit
+from ..params import check_params
+from ..serialize import save_model
+from ..train import Callback
+from .learned import Learned
 
 
-class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class AutoEncoder(
+    Learned, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """A fully connected autoencoder as a scikit-learn transformer.
 
     `transform` gives the latent code, `inverse_transform` the reconstruction in
@@ -145,9 +145,6 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     (200, 4)
     """
 
-    fitted_: FittedModel  # set by fit and load (`_set_fitted`)
-    record_: FitRecord
-
     def __init__(
         self,
         latent_dim: int = 1000,
@@ -189,40 +186,6 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
-
-    # -- fitted state: one step sets it; every learned attribute reads it -------
-
-    def _set_fitted(self, fitted: FittedModel, record: FitRecord) -> None:
-        """Keep a fit's (or a model folder's) model and record as the learned state."""
-        self.fitted_ = fitted
-        self.record_ = record
-        self.n_features_in_ = fitted.n_features
-        if fitted.feature_names is not None:
-            self.feature_names_in_ = np.asarray(fitted.feature_names, dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-
-    module_ = property(lambda self: self.fitted_.module, doc="``fitted_.module``")
-    scaling_ = property(lambda self: self.fitted_.scaling, doc="``fitted_.scaling``")
-    pca_ = property(lambda self: self.fitted_.pca, doc="``fitted_.pca``")
-    history_ = property(lambda self: self.record_.history, doc="``record_.history``")
-    seed_ = property(lambda self: self.record_.seed, doc="``record_.seed``")
-    n_epochs_ = property(lambda self: self.record_.n_epochs, doc="epochs trained")
-    best_epoch_ = property(lambda self: self.record_.best_epoch, doc="epoch kept")
-    best_loss_ = property(lambda self: self.record_.best_loss, doc="its val loss")
-    stopped_early_ = property(lambda self: self.record_.stopped_early)
-    fit_seconds_ = property(lambda self: self.record_.seconds, doc="fit wall time")
-    fit_timings_ = property(lambda self: self.record_.timings, doc="per phase")
-    metrics_ = property(lambda self: self.record_.metrics, doc="fit-time scores")
-
-    @property
-    def threshold_(self) -> float | None:
-        """The anomaly threshold, ``fitted_.threshold`` (None: not calibrated)."""
-        return self.fitted_.threshold
-
-    @threshold_.setter
-    def threshold_(self, value: float | None) -> None:
-        self.fitted_.threshold = value
 
     @property
     def _n_features_out(self) -> int:
@@ -336,37 +299,11 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     def sample(self, n: int, random_state: Any = None) -> np.ndarray:
         """Draw `n` new rows, in the original units, from a generative family.
 
-        Parameters
-        ----------
-        n : int
-            How many rows.
-        random_state : int, numpy Generator or RandomState, or None
-            Seeds the draw; the same seed gives the same rows.
-
-        Returns
-        -------
-        ndarray of shape (n, n_features_in_), float32
-
-        Raises
-        ------
-        ValueError
-            When the model's family cannot draw rows (only ``"variational"`` can).
+        See `FittedModel.sample`; ValueError when the family cannot draw rows
+        (only ``"variational"`` can).
         """
-        import torch
-        from sklearn.utils import check_random_state
-
         check_is_fitted(self)
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"n must be an integer >= 0, got {n!r}")
-        fitted = self.fitted_
-        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-        generator = torch.Generator(device=fitted.device).manual_seed(seed)
-        try:
-            with torch.inference_mode():
-                rows = fitted.family.sample(fitted.module, int(n), generator)
-        except NotImplementedError as e:
-            raise ValueError(str(e)) from None
-        return fitted.to_original(rows.float().cpu().numpy())
+        return self.fitted_.sample(n, random_state)
 
     def reconstruct(self, X: Any) -> np.ndarray:
         """Reconstruction of X in the original units (encode then decode)."""
@@ -398,13 +335,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     def is_anomaly(self, X: Any) -> np.ndarray:
         """True for the rows whose reconstruction error is above ``threshold_``."""
         check_is_fitted(self)
-        if self.threshold_ is None:
-            raise NotFittedError(
-                "this model has no anomaly threshold (fitted with evaluate=False, or "
-                "saved by an older aekit); call calibrate_threshold(X) with rows known "
-                "to be normal first"
-            )
-        return self.reconstruction_error(X) > self.threshold_
+        return self.fitted_.is_anomaly(self._rows(X))
 
     def calibrate_threshold(self, X: Any, quantile: float = 0.99) -> AutoEncoder:
         """Set ``threshold_`` to the `quantile` of the row errors of X; return self.
@@ -413,9 +344,8 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         errors of training rows are optimistic, the more so the more the
         model overfits.
         """
-        if isinstance(quantile, bool) or not 0 < quantile < 1:
-            raise ValueError(f"quantile must be in (0, 1), got {quantile!r}")
-        self.threshold_ = float(np.quantile(self.reconstruction_error(X), quantile))
+        check_is_fitted(self)
+        self.fitted_.calibrate_threshold(self._rows(X), quantile)
         return self
 
     def evaluate(self, X: Any, y: Any = None, **kwargs: Any) -> dict[str, Any]:
@@ -425,7 +355,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         result.
         """
         check_is_fitted(self)
-        from .evaluate import evaluate_model
+        from ..evaluate import evaluate_model
 
         return evaluate_model(self.fitted_, X, y, history=self.history_, **kwargs)
 
@@ -437,7 +367,7 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         See `aekit.report.write_report` for the keyword arguments.
         """
         check_is_fitted(self)
-        from .report import write_report
+        from ..report import write_report
 
         return write_report(self.fitted_, path, X, y, record=self.record_, **kwargs)
 
@@ -456,32 +386,6 @@ class AutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         """Write the fitted model to folder `path` (config.json + model.safetensors)."""
         check_is_fitted(self)
         save_model(path, self.fitted_, self.get_params(), self.record_)
-
-
-def load(path: str | os.PathLike[str]) -> AutoEncoder:
-    """Load a model folder written by `AutoEncoder.save`.
-
-    The estimator's parameters are those saved (``get_params()`` as it was),
-    its learned attributes those of the fit that wrote it.
-
-    Raises
-    ------
-    ModelFormatError
-        The folder or a file in it is missing, truncated, corrupted or foreign.
-
-    Examples
-    --------
-    >>> import aekit, numpy as np, tempfile
-    >>> X = np.random.default_rng(0).random((100, 8))
-    >>> ae = aekit.AutoEncoder(latent_dim=2, max_epochs=2, verbose=0).fit(X)
-    >>> d = tempfile.mkdtemp(); ae.save(d)
-    >>> bool((aekit.load(d).transform(X) == ae.transform(X)).all())
-    True
-    """
-    saved = read_model(path)
-    est = AutoEncoder(**saved.params)
-    est._set_fitted(saved.fitted, saved.record)
-    return est
 
 
 def _refuse_categorical(X: Any) -> None:
