@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from .table import _NUMERIC_KINDS, Features, Table, _few, _short, _suggest
+from .table import NUMERIC_KINDS, Features, Table, few, short, suggest
 
 
 def select_features(
@@ -65,7 +65,7 @@ def select_features(
             for n in values:
                 if n not in index:
                     raise DataError(
-                        f"{table.source} has no column {n!r}{_suggest(n, table.names)}"
+                        f"{table.source} has no column {n!r}{suggest(n, table.names)}"
                     )
     used = set(model_names or ())
     dropped = {
@@ -110,10 +110,10 @@ def _match_names(
     missing = [n for n in model_names if n not in have]
     if missing:
         unused = [n for n in have if n not in set(model_names)]
-        hint = f"; columns the model does not use: {_few(unused)}" if unused else ""
+        hint = f"; columns the model does not use: {few(unused)}" if unused else ""
         raise DataError(
             f"{table.source} lacks {len(missing)} of the model's {len(model_names)} "
-            f"feature columns: {_few(missing)}{hint} (columns are matched by name)"
+            f"feature columns: {few(missing)}{hint} (columns are matched by name)"
         )
     return [have[n] for n in model_names]
 
@@ -183,7 +183,7 @@ def _first_nonfinite_block(X: np.ndarray) -> int | None:
 def _numeric(table: Table, j: int) -> np.ndarray:
     """Column `j` as numbers, or a DataError naming its first cell that is not one."""
     col = table.columns[j]
-    if col.dtype.kind in _NUMERIC_KINDS:
+    if col.dtype.kind in NUMERIC_KINDS:
         return col
     if col.dtype.kind in "OSU":
         try:
@@ -200,7 +200,7 @@ def _numeric(table: Table, j: int) -> np.ndarray:
     name = table.names[j] if table.names is not None else str(j)
     raise DataError(
         f"{table.source}: {table.label(j)} is not numeric ({table.where(row)} has "
-        f"{_short(value)}); leave it out with --exclude-columns {name}"
+        f"{short(value)}); leave it out with --exclude-columns {name}"
     )
 
 
