@@ -51,22 +51,7 @@ def select_features(
         "--exclude-columns": list(exclude_columns),
         "--carry-columns": list(carry_columns),
     }
-    if table.names is None:
-        for option, values in named.items():
-            if values:
-                raise DataError(
-                    f"{table.source} has no column names, so {option} cannot be used; "
-                    "use a table with a header (.csv, .tsv, .parquet)"
-                )
-        index: dict[str, int] = {}
-    else:
-        index = {n: j for j, n in enumerate(table.names)}
-        for values in named.values():
-            for n in values:
-                if n not in index:
-                    raise DataError(
-                        f"{table.source} has no column {n!r}{suggest(n, table.names)}"
-                    )
+    index = _column_index(table, named)
     used = set(model_names or ())
     dropped = {
         *named["--label-column"],
@@ -81,17 +66,7 @@ def select_features(
     if model_names is not None and table.names is not None:
         chosen = _match_names(table, candidates, list(model_names))
     else:
-        chosen = candidates
-        if not chosen:
-            raise DataError(
-                f"{table.source}: no feature columns are left after --label-column and "
-                "--exclude-columns"
-            )
-        if n_model_features is not None and len(chosen) != n_model_features:
-            raise DataError(
-                f"{table.source} has {len(chosen)} feature columns, but the model "
-                f"expects {n_model_features}"
-            )
+        chosen = _in_order(table, candidates, n_model_features)
     X = _feature_matrix(table, chosen)
     return Features(
         X=X,
@@ -99,6 +74,43 @@ def select_features(
         carried={n: table.columns[index[n]] for n in carry_columns},
         label=table.columns[index[label_column]] if label_column else None,
     )
+
+
+def _column_index(table: Table, named: dict[str, list[str]]) -> dict[str, int]:
+    """Column name -> index, once every column `named` by an option is found."""
+    if table.names is None:
+        for option, values in named.items():
+            if values:
+                raise DataError(
+                    f"{table.source} has no column names, so {option} cannot be used; "
+                    "use a table with a header (.csv, .tsv, .parquet)"
+                )
+        return {}
+    index = {n: j for j, n in enumerate(table.names)}
+    for values in named.values():
+        for n in values:
+            if n not in index:
+                raise DataError(
+                    f"{table.source} has no column {n!r}{suggest(n, table.names)}"
+                )
+    return index
+
+
+def _in_order(
+    table: Table, candidates: list[int], n_model_features: int | None
+) -> list[int]:
+    """The `candidates`, in table order, checked against the model's feature count."""
+    if not candidates:
+        raise DataError(
+            f"{table.source}: no feature columns are left after --label-column and "
+            "--exclude-columns"
+        )
+    if n_model_features is not None and len(candidates) != n_model_features:
+        raise DataError(
+            f"{table.source} has {len(candidates)} feature columns, but the model "
+            f"expects {n_model_features}"
+        )
+    return candidates
 
 
 def _match_names(
