@@ -1,4 +1,4 @@
-"""Writes that are whole or not at all: a file or a folder, renamed into place when complete.
+"""Whole-or-nothing writes: a file or a folder, renamed into place once complete.
 
 A file (`write_atomic`, `atomic_open`) or a folder (`write_folder_atomic`) is
 written to a hidden temporary sibling, flushed, and renamed into place only
@@ -63,7 +63,7 @@ def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
 
 
 def write_folder_atomic(folder: Path, files: dict[str, bytes]) -> None:
-    """Write the folder `folder` holding `files` (name -> bytes, written in order) whole.
+    """Write the folder `folder` holding `files` (name -> bytes, in order) whole.
 
     The files go into a hidden sibling folder, which is renamed into place when
     complete, under a lock on the parent folder. Other entries of a folder

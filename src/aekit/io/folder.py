@@ -160,9 +160,7 @@ def _load_tensors(path: Path, blob: bytes) -> dict[str, torch.Tensor]:
     try:
         tensors = load(blob)
     except (SafetensorError, ValueError, RuntimeError, OverflowError) as e:
-        raise ModelFormatError(
-            f"{path} is not a valid safetensors file: {e}"
-        ) from None
+        raise ModelFormatError(f"{path} is not a valid safetensors file: {e}") from None
     for name, t in tensors.items():
         if t.is_floating_point() and not bool(torch.isfinite(t).all()):
             raise ModelFormatError(
