@@ -1,8 +1,8 @@
 """Nothing lost, nothing exhausted: the write path under signals, full disks and limits.
 
-Signals are sent by a hook at the write step (`aekit.io.write_hooks`), when the
-temporary file or folder is complete but not yet renamed into place; memory
-cases run in a child process under RLIMIT_AS, set after its imports.
+Signals are sent by a hook at the write step (`aekit.io.atomic.write_hooks`),
+when the temporary file or folder is complete but not yet renamed into place;
+memory cases run in a child process under RLIMIT_AS, set after its imports.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pytest
 import aekit
 from aekit import io
 from aekit.cli import main
+from aekit.io import atomic
 
 TRAIN = ["--latent-dim", "2", "--max-epochs", "2", "--quiet", "--dead-units", "ignore"]
 
@@ -41,7 +42,7 @@ def _signal_at_write(monkeypatch, sig, stage="written"):
             seen.append(sorted(q.name for q in path.iterdir()) if path.is_dir() else [])
             os.kill(os.getpid(), sig)
 
-    monkeypatch.setattr(io, "write_hooks", [hook])
+    monkeypatch.setattr(atomic, "write_hooks", [hook])
     return seen
 
 
@@ -90,7 +91,7 @@ def test_signal_while_saving_a_new_model_leaves_no_folder(
     _signal_at_write(monkeypatch, signal.SIGTERM)
     assert main(["train", str(table), "-o", str(m), *TRAIN]) == 143
     assert not m.exists() and _debris(tmp_path) == []
-    monkeypatch.setattr(io, "write_hooks", [])
+    monkeypatch.setattr(atomic, "write_hooks", [])
     assert main(["train", str(table), "-o", str(m), *TRAIN]) == 0
 
 
@@ -98,7 +99,7 @@ def test_the_training_record_is_committed_with_the_model(monkeypatch, table, tmp
     """F5: train_config.json and history.csv are in the folder that is renamed."""
     seen = []
     monkeypatch.setattr(
-        io,
+        atomic,
         "write_hooks",
         [lambda s, p: seen.append(sorted(q.name for q in p.iterdir()))],
     )

@@ -25,13 +25,13 @@ import numpy as np
 
 from .read import check_input, iter_table
 from .select import select_features
-from .table import _DELIMITERS, Features
+from .table import DELIMITERS, Features
 from .write import TableWriter
 
 CACHE_ABOVE = 64 * 2**20  # bytes on disk: a larger CSV/TSV/Parquet table is cached
 CACHE_FOLDER = "aekit-cache"
 BLOCK_VALUES = 2**22  # values converted at a time: 16 MB of float32
-CACHED_SUFFIXES = (*_DELIMITERS, ".parquet")
+CACHED_SUFFIXES = (*DELIMITERS, ".parquet")
 
 
 def wants_cache(path: str | os.PathLike[str]) -> bool:

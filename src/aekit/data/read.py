@@ -20,13 +20,13 @@ import numpy as np
 
 from ..errors import DataError
 from .table import (
-    _DELIMITERS,
-    _NUMERIC_KINDS,
+    DELIMITERS,
+    NUMERIC_KINDS,
     TABLE_SUFFIXES,
     Table,
-    _pyarrow,
-    _short,
-    _suggest,
+    import_pyarrow,
+    short,
+    suggest,
 )
 
 
@@ -78,8 +78,8 @@ def read_table(path: str | os.PathLike[str], *, key: str | None = None) -> Table
     if key is not None and suffix != ".npz":
         raise DataError(f"--key only applies to .npz files, not to {p.name}")
     try:
-        if suffix in _DELIMITERS:
-            table = _read_csv(p, _DELIMITERS[suffix])
+        if suffix in DELIMITERS:
+            table = _read_csv(p, DELIMITERS[suffix])
         elif suffix == ".parquet":
             table = _read_parquet(p)
         else:
@@ -111,8 +111,8 @@ def iter_table(
     suffix = p.suffix.lower()
     if key is not None and suffix != ".npz":
         raise DataError(f"--key only applies to .npz files, not to {p.name}")
-    if suffix in _DELIMITERS:
-        blocks = _csv_blocks(p, _DELIMITERS[suffix], rows)
+    if suffix in DELIMITERS:
+        blocks = _csv_blocks(p, DELIMITERS[suffix], rows)
     elif suffix == ".parquet":
         blocks = _parquet_blocks(p, rows)
     else:
@@ -201,7 +201,7 @@ def _read_npz_member(p: Path, z: zipfile.ZipFile, key: str | None) -> np.ndarray
             )
         key = names[0]
     if key not in members:
-        raise DataError(f"{p} has no array {_short(key)}{_suggest(key, names)}")
+        raise DataError(f"{p} has no array {short(key)}{suggest(key, names)}")
     info = members[key]
     try:
         with z.open(info) as f:
@@ -220,7 +220,7 @@ def _from_array(p: Path, a: np.ndarray) -> Table:
             f"{p} holds a {a.ndim}-D array of shape {a.shape}; aekit needs a 2-D table "
             "(rows x features)"
         )
-    if a.dtype.kind not in _NUMERIC_KINDS:
+    if a.dtype.kind not in NUMERIC_KINDS:
         raise DataError(f"{p} holds {a.dtype} values, not numbers")
     return Table(str(p), None, list(a.T), matrix=a)
 
@@ -309,7 +309,7 @@ def _check_names(p: Path, names: list[str]) -> None:
 
 
 def _read_parquet(p: Path) -> Table:
-    pa = _pyarrow()
+    pa = import_pyarrow()
     try:
         t = pa.parquet.read_table(p)
     except (pa.ArrowException, ValueError) as e:
@@ -324,7 +324,7 @@ def _parquet_blocks(p: Path, rows: int) -> Iterator[Table]:
     row groups' pages at once (twice the memory, measured), one per group only
     that group's.
     """
-    pa = _pyarrow()
+    pa = import_pyarrow()
     try:
         f = pa.parquet.ParquetFile(p)
         offset = 0

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from .table import _NUMERIC_KINDS, Features, Table, _few, _short, _suggest
+from .table import NUMERIC_KINDS, Features, Table, few, short, suggest
 
 
 def select_features(
@@ -51,22 +51,7 @@ def select_features(
         "--exclude-columns": list(exclude_columns),
         "--carry-columns": list(carry_columns),
     }
-    if table.names is None:
-        for option, values in named.items():
-            if values:
-                raise DataError(
-                    f"{table.source} has no column names, so {option} cannot be used; "
-                    "use a table with a header (.csv, .tsv, .parquet)"
-                )
-        index: dict[str, int] = {}
-    else:
-        index = {n: j for j, n in enumerate(table.names)}
-        for values in named.values():
-            for n in values:
-                if n not in index:
-                    raise DataError(
-                        f"{table.source} has no column {n!r}{_suggest(n, table.names)}"
-                    )
+    index = _column_index(table, named)
     used = set(model_names or ())
     dropped = {
         *named["--label-column"],
@@ -81,17 +66,7 @@ def select_features(
     if model_names is not None and table.names is not None:
         chosen = _match_names(table, candidates, list(model_names))
     else:
-        chosen = candidates
-        if not chosen:
-            raise DataError(
-                f"{table.source}: no feature columns are left after --label-column and "
-                "--exclude-columns"
-            )
-        if n_model_features is not None and len(chosen) != n_model_features:
-            raise DataError(
-                f"{table.source} has {len(chosen)} feature columns, but the model "
-                f"expects {n_model_features}"
-            )
+        chosen = _in_order(table, candidates, n_model_features)
     X = _feature_matrix(table, chosen)
     return Features(
         X=X,
@@ -99,6 +74,43 @@ def select_features(
         carried={n: table.columns[index[n]] for n in carry_columns},
         label=table.columns[index[label_column]] if label_column else None,
     )
+
+
+def _column_index(table: Table, named: dict[str, list[str]]) -> dict[str, int]:
+    """Column name -> index, once every column `named` by an option is found."""
+    if table.names is None:
+        for option, values in named.items():
+            if values:
+                raise DataError(
+                    f"{table.source} has no column names, so {option} cannot be used; "
+                    "use a table with a header (.csv, .tsv, .parquet)"
+                )
+        return {}
+    index = {n: j for j, n in enumerate(table.names)}
+    for values in named.values():
+        for n in values:
+            if n not in index:
+                raise DataError(
+                    f"{table.source} has no column {n!r}{suggest(n, table.names)}"
+                )
+    return index
+
+
+def _in_order(
+    table: Table, candidates: list[int], n_model_features: int | None
+) -> list[int]:
+    """The `candidates`, in table order, checked against the model's feature count."""
+    if not candidates:
+        raise DataError(
+            f"{table.source}: no feature columns are left after --label-column and "
+            "--exclude-columns"
+        )
+    if n_model_features is not None and len(candidates) != n_model_features:
+        raise DataError(
+            f"{table.source} has {len(candidates)} feature columns, but the model "
+            f"expects {n_model_features}"
+        )
+    return candidates
 
 
 def _match_names(
@@ -110,10 +122,10 @@ def _match_names(
     missing = [n for n in model_names if n not in have]
     if missing:
         unused = [n for n in have if n not in set(model_names)]
-        hint = f"; columns the model does not use: {_few(unused)}" if unused else ""
+        hint = f"; columns the model does not use: {few(unused)}" if unused else ""
         raise DataError(
             f"{table.source} lacks {len(missing)} of the model's {len(model_names)} "
-            f"feature columns: {_few(missing)}{hint} (columns are matched by name)"
+            f"feature columns: {few(missing)}{hint} (columns are matched by name)"
         )
     return [have[n] for n in model_names]
 
@@ -183,7 +195,7 @@ def _first_nonfinite_block(X: np.ndarray) -> int | None:
 def _numeric(table: Table, j: int) -> np.ndarray:
     """Column `j` as numbers, or a DataError naming its first cell that is not one."""
     col = table.columns[j]
-    if col.dtype.kind in _NUMERIC_KINDS:
+    if col.dtype.kind in NUMERIC_KINDS:
         return col
     if col.dtype.kind in "OSU":
         try:
@@ -200,7 +212,7 @@ def _numeric(table: Table, j: int) -> np.ndarray:
     name = table.names[j] if table.names is not None else str(j)
     raise DataError(
         f"{table.source}: {table.label(j)} is not numeric ({table.where(row)} has "
-        f"{_short(value)}); leave it out with --exclude-columns {name}"
+        f"{short(value)}); leave it out with --exclude-columns {name}"
     )
 
 

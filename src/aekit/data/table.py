@@ -17,8 +17,8 @@ from ..errors import DataError
 
 TABLE_SUFFIXES = (".npy", ".npz", ".csv", ".tsv", ".parquet")
 OUTPUT_SUFFIXES = (".npy", ".csv", ".tsv", ".parquet")
-_DELIMITERS = {".csv": ",", ".tsv": "\t"}
-_NUMERIC_KINDS = "biuf"  # dtype kinds aekit learns from: bool, int, uint, float
+DELIMITERS = {".csv": ",", ".tsv": "\t"}  # the text formats and their delimiters
+NUMERIC_KINDS = "biuf"  # dtype kinds aekit learns from: bool, int, uint, float
 
 
 @dataclass
@@ -67,7 +67,7 @@ class Features:
     label: np.ndarray | None = None  # the label column, when one was named
 
 
-def _pyarrow() -> Any:
+def import_pyarrow() -> Any:
     """pyarrow and pyarrow.parquet, or a DataError naming the extra to install."""
     try:
         import pyarrow
@@ -82,19 +82,21 @@ def _pyarrow() -> Any:
 # -- messages --------------------------------------------------------------------
 
 
-def _suggest(name: str, choices: Sequence[str]) -> str:
+def suggest(name: str, choices: Sequence[str]) -> str:
     """'; did you mean 'x'?' or the list of choices, for a name not found."""
     close = difflib.get_close_matches(name, list(choices), n=1)
     if close:
         return f"; did you mean {close[0]!r}?"
-    return f"; it has {_few(list(choices))}"
+    return f"; it has {few(list(choices))}"
 
 
-def _few(names: list[str], k: int = 5) -> str:
+def few(names: list[str], k: int = 5) -> str:
+    """The first `k` names, quoted, and how many more: "'a', 'b' and 3 more"."""
     shown = ", ".join(repr(n) for n in names[:k])
     return shown + (f" and {len(names) - k} more" if len(names) > k else "")
 
 
-def _short(value: Any, k: int = 30) -> str:
+def short(value: Any, k: int = 30) -> str:
+    """`value`'s repr (a numpy scalar's as a Python one), cut to `k` characters."""
     text = repr(value.item() if isinstance(value, np.generic) else value)
     return text if len(text) <= k else text[: k - 3] + "..."

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from .table import _DELIMITERS, OUTPUT_SUFFIXES, _pyarrow, _short
+from .table import DELIMITERS, OUTPUT_SUFFIXES, import_pyarrow, short
 
 
 def check_output(
@@ -55,7 +55,7 @@ def check_output(
             "write .csv, .tsv or .parquet"
         )
     if suffix == ".parquet":
-        _pyarrow()
+        import_pyarrow()
     for parent in p.parents:
         if parent.exists():
             if not parent.is_dir():
@@ -158,12 +158,12 @@ class TableWriter:
         self._file = self._opened.__enter__()
         if self.suffix == ".npy":
             self._file.write(b" " * NPY_HEADER)  # the header goes here at the end
-        elif self.suffix in _DELIMITERS:
+        elif self.suffix in DELIMITERS:
             self._text = io.TextIOWrapper(
                 self._file, encoding="utf-8", newline="", write_through=True
             )
             self._csv = csv.writer(
-                self._text, delimiter=_DELIMITERS[self.suffix], lineterminator="\n"
+                self._text, delimiter=DELIMITERS[self.suffix], lineterminator="\n"
             )
         return self
 
@@ -206,7 +206,7 @@ class TableWriter:
         self.rows += len(X)
 
     def _write_parquet(self, columns: dict[str, np.ndarray]) -> None:
-        pa = _pyarrow()
+        pa = import_pyarrow()
         arrays = [_arrow_column(pa, self.path, n, c) for n, c in columns.items()]
         if self._sink is None:
             batch = pa.record_batch(arrays, names=list(columns))
@@ -218,7 +218,7 @@ class TableWriter:
             except (pa.ArrowException, TypeError, ValueError) as e:
                 raise DataError(
                     f"a block of {self.path.name} does not have the types of the "
-                    f"first ({_short(str(e), 120)}); write .csv or .tsv instead"
+                    f"first ({short(str(e), 120)}); write .csv or .tsv instead"
                 ) from None
         self._sink.write_batch(batch)
         self.rows += batch.num_rows
@@ -251,7 +251,7 @@ class TableWriter:
             self._file.seek(0, os.SEEK_END)
         elif self.suffix == ".parquet":
             if self._sink is None:  # no block: an empty table of no columns
-                pa = _pyarrow()
+                pa = import_pyarrow()
                 self._sink = pa.parquet.ParquetWriter(self._file, pa.schema([]))
             self._sink.close()
         else:
@@ -284,6 +284,6 @@ def _arrow_column(pa: Any, p: Path, name: str, col: np.ndarray) -> Any:
     except (pa.ArrowException, TypeError, ValueError) as e:
         raise DataError(
             f"carried column {name!r} cannot be written to {p.name} as Parquet "
-            f"({_short(str(e), 120)}); write .csv or .tsv, or leave it out of "
+            f"({short(str(e), 120)}); write .csv or .tsv, or leave it out of "
             "--carry-columns"
         ) from None

@@ -22,7 +22,7 @@ MAX_SCATTER_POINTS = 5000  # rows drawn in the 2-D projection
 LINE_PLOT_ROWS = 4  # reconstruction examples drawn as line plots when not images
 
 
-def _matplotlib() -> Any:
+def import_matplotlib() -> Any:
     """The Figure class and Agg canvas; ImportError naming the extra when missing."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -34,36 +34,40 @@ def _matplotlib() -> Any:
     return Figure, FigureCanvasAgg
 
 
-def _png(fig: Figure) -> str:
+def png(fig: Figure) -> str:
     """The figure as a base64 PNG data URI."""
-    _, canvas_cls = _matplotlib()
+    _, canvas_cls = import_matplotlib()
     canvas_cls(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _figure(width: float, height: float) -> Figure:
-    figure_cls, _ = _matplotlib()
+def figure(width: float, height: float) -> Figure:
+    """A blank matplotlib Figure of `width` x `height` inches, laid out to fit."""
+    figure_cls, _ = import_matplotlib()
     return figure_cls(figsize=(width, height), layout="constrained")
 
 
-def _img(uri: str, caption: str) -> str:
+def img(uri: str, caption: str) -> str:
+    """An HTML ``<figure>`` of the image at `uri` with `caption`."""
     return (
         f'<figure><img src="{uri}" alt="{html.escape(caption)}">'
         f"<figcaption>{html.escape(caption)}</figcaption></figure>"
     )
 
 
-def _integer_ticks(ax: Any) -> None:
+def integer_ticks(ax: Any) -> None:
+    """Put the x-axis ticks of `ax` on whole numbers (epochs, trials)."""
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
-def _image_side(
+def image_side(
     n_features: int, image_shape: tuple[int, int] | None
 ) -> tuple[int, int] | None:
+    """The (height, width) to draw rows as images, or None when they are not."""
     if image_shape is not None:
         h, w = (int(s) for s in image_shape)
         if h * w != n_features:
@@ -79,8 +83,9 @@ def _image_side(
 # -- the sections ----------------------------------------------------------------------
 
 
-def _loss_curves(history: list[dict[str, Any]], best_epoch: int | None) -> str:
-    fig = _figure(7, 3.6)
+def loss_curves(history: list[dict[str, Any]], best_epoch: int | None) -> str:
+    """The training and validation loss per epoch, with the best epoch marked."""
+    fig = figure(7, 3.6)
     ax = fig.add_subplot()
     epochs = [h["epoch"] for h in history]
     ax.plot(epochs, [h["train_loss"] for h in history], label="training")
@@ -94,20 +99,20 @@ def _loss_curves(history: list[dict[str, Any]], best_epoch: int | None) -> str:
             best_epoch, color="grey", linestyle=":", label=f"best epoch ({best_epoch})"
         )
     ax.set_xlabel("epoch")
-    _integer_ticks(ax)
+    integer_ticks(ax)
     ax.set_ylabel("loss")
     ax.set_yscale("log")
     ax.grid(alpha=0.3)
     ax.legend()
-    return _img(_png(fig), "Training and validation loss per epoch (log scale).")
+    return img(png(fig), "Training and validation loss per epoch (log scale).")
 
 
-def _part_curves(history: list[dict[str, Any]]) -> str:
+def part_curves(history: list[dict[str, Any]]) -> str:
     """The parts of a family's objective per epoch (e.g. kl, l1, jacobian); '' if none."""
     names = sorted({k for h in history for k in (h.get("train_parts") or {})})
     if not names:
         return ""
-    fig = _figure(7, 2.4 * len(names))
+    fig = figure(7, 2.4 * len(names))
     axes = fig.subplots(len(names), 1, squeeze=False)[:, 0]
     epochs = [h["epoch"] for h in history]
     for ax, name in zip(axes, names, strict=True):
@@ -121,18 +126,18 @@ def _part_curves(history: list[dict[str, Any]]) -> str:
                 ax.plot(*zip(*pts, strict=True), label=label)
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
-        _integer_ticks(ax)
+        integer_ticks(ax)
     axes[0].legend(fontsize="small")
     axes[-1].set_xlabel("epoch")
-    return _img(_png(fig), "The parts of the model family's objective per epoch.")
+    return img(png(fig), "The parts of the model family's objective per epoch.")
 
 
-def _samples(S: np.ndarray, shape: tuple[int, int]) -> str:
+def samples(S: np.ndarray, shape: tuple[int, int]) -> str:
     """A grid of rows drawn from a generative model, as images."""
     h, w = shape
     cols = 8
     rows = -(-len(S) // cols)
-    fig = _figure(1.1 * cols * w / h, 1.1 * rows)
+    fig = figure(1.1 * cols * w / h, 1.1 * rows)
     axes = fig.subplots(rows, cols, squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.set_xticks([])
@@ -141,14 +146,15 @@ def _samples(S: np.ndarray, shape: tuple[int, int]) -> str:
             ax.imshow(np.clip(S[i], 0, 1).reshape(shape), cmap="gray", vmin=0, vmax=1)
         else:
             ax.axis("off")
-    return _img(_png(fig), "Rows drawn from the model (codes from the prior, decoded).")
+    return img(png(fig), "Rows drawn from the model (codes from the prior, decoded).")
 
 
-def _dead_curves(history: list[dict[str, Any]]) -> str:
+def dead_curves(history: list[dict[str, Any]]) -> str:
+    """The share of dead units of each hidden layer per epoch."""
     layers = sorted({k for h in history for k in h.get("dead_fraction", {})})
     if not layers:
         return '<p class="note">No hidden layers: no dead-unit curves.</p>'
-    fig = _figure(7, 3.6)
+    fig = figure(7, 3.6)
     ax = fig.add_subplot()
     epochs = [h["epoch"] for h in history]
     for layer in layers:
@@ -158,21 +164,22 @@ def _dead_curves(history: list[dict[str, Any]]) -> str:
             label=layer,
         )
     ax.set_xlabel("epoch")
-    _integer_ticks(ax)
+    integer_ticks(ax)
     ax.set_ylabel("dead units (%)")
     ax.set_ylim(-2, 102)
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", ncol=2)
-    return _img(
-        _png(fig),
+    return img(
+        png(fig),
         "Share of each hidden layer's units whose input is <= 0 for every "
         "validation row (dead for ReLU), per epoch.",
     )
 
 
-def _examples(
+def examples(
     A: np.ndarray, R: np.ndarray, P: np.ndarray | None, shape: tuple[int, int] | None
 ) -> str:
+    """Rows `A` beside their reconstructions `R` (and PCA's `P`): images or lines."""
     rows = [("original", A), ("autoencoder", R)] + (
         [("PCA", P)] if P is not None else []
     )
@@ -181,7 +188,7 @@ def _examples(
 
         n = len(A)
         h, w = shape
-        fig = _figure(min(1.3 * n * w / h + 1.0, 11.0), 1.3 * len(rows))
+        fig = figure(min(1.3 * n * w / h + 1.0, 11.0), 1.3 * len(rows))
         axes = fig.subplots(len(rows), 1, squeeze=False)[:, 0]
         cmap = colormaps["gray"].with_extremes(bad="white")
         for ax, (label, M) in zip(axes, rows, strict=False):
@@ -196,9 +203,9 @@ def _examples(
             ax.set_yticks([])
             ax.set_ylabel(label)
         caption = "Reconstruction examples (rows of the data, scaled to [0, 1])."
-        return _img(_png(fig), caption)
+        return img(png(fig), caption)
     n = min(len(A), LINE_PLOT_ROWS)
-    fig = _figure(8, 2.0 * n)
+    fig = figure(8, 2.0 * n)
     axes = fig.subplots(n, 1, squeeze=False)
     x = np.arange(A.shape[1])
     for j in range(n):
@@ -213,18 +220,19 @@ def _examples(
             )
         ax.set_ylabel(f"example {j + 1}")
         ax.grid(alpha=0.3)
-        _integer_ticks(ax)
+        integer_ticks(ax)
     axes[0][0].legend(fontsize="small", ncol=3)
     axes[-1][0].set_xlabel("feature index")
-    return _img(_png(fig), "Reconstruction examples, value per feature (scaled space).")
+    return img(png(fig), "Reconstruction examples, value per feature (scaled space).")
 
 
-def _feature_errors(ev: dict[str, Any], shape: tuple[int, int] | None) -> str:
+def feature_errors(ev: dict[str, Any], shape: tuple[int, int] | None) -> str:
+    """The MSE per feature of the autoencoder and PCA: a map or bars."""
     ae = np.asarray(ev["autoencoder"]["per_feature"]["mse"])
     pca = None if ev["pca"] is None else np.asarray(ev["pca"]["per_feature"]["mse"])
     if shape is not None:
         maps = [("autoencoder", ae)] + ([("PCA", pca)] if pca is not None else [])
-        fig = _figure(3.2 * len(maps) + 0.8, 3.2)
+        fig = figure(3.2 * len(maps) + 0.8, 3.2)
         axes = fig.subplots(1, len(maps), squeeze=False)[0]
         # a few pixels rarely lit in the training rows can dwarf the rest: the colour
         # scale ends at the 99th percentile and the colour bar marks values beyond
@@ -249,8 +257,8 @@ def _feature_errors(ev: dict[str, Any], shape: tuple[int, int] | None) -> str:
             caption += (
                 f" Pixels above {vmax:.3g} (largest {top:.3g}) show as the top colour."
             )
-        return _img(_png(fig), caption)
-    fig = _figure(8, 3.4)
+        return img(png(fig), caption)
+    fig = figure(8, 3.4)
     ax = fig.add_subplot()
     x = np.arange(len(ae))
     if len(ae) <= 60:
@@ -265,14 +273,15 @@ def _feature_errors(ev: dict[str, Any], shape: tuple[int, int] | None) -> str:
         if pca is not None:
             ax.plot(x, pca, label="PCA", linewidth=1)
     ax.set_xlabel("feature index")
-    _integer_ticks(ax)
+    integer_ticks(ax)
     ax.set_ylabel("MSE")
     ax.grid(alpha=0.3)
     ax.legend()
-    return _img(_png(fig), "Mean squared error per feature (scaled space).")
+    return img(png(fig), "Mean squared error per feature (scaled space).")
 
 
-def _projection(Z: np.ndarray, y: np.ndarray | None) -> str:
+def projection(Z: np.ndarray, y: np.ndarray | None) -> str:
+    """The latent codes `Z` on their first two principal components, by label."""
     from sklearn.decomposition import PCA
 
     if Z.shape[1] >= 2 and len(Z) >= 2:
@@ -281,7 +290,7 @@ def _projection(Z: np.ndarray, y: np.ndarray | None) -> str:
     else:
         P = np.column_stack([Z[:, 0], np.zeros(len(Z))])
         xlabel, ylabel = "latent dimension 0", ""
-    fig = _figure(6.5, 5)
+    fig = figure(6.5, 5)
     ax = fig.add_subplot()
     if y is None:
         ax.scatter(P[:, 0], P[:, 1], s=6, alpha=0.6)
@@ -315,24 +324,25 @@ def _projection(Z: np.ndarray, y: np.ndarray | None) -> str:
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    return _img(
-        _png(fig),
+    return img(
+        png(fig),
         "The latent codes projected on their first two principal "
         "components" + (", coloured by label." if y is not None else "."),
     )
 
 
-def _latent_variance(ev: dict[str, Any]) -> str:
+def latent_variance(ev: dict[str, Any]) -> str:
+    """The variance of each latent dimension, largest first."""
     var = np.sort(np.asarray(ev["latent"]["variance"]))[::-1]
-    fig = _figure(7, 3)
+    fig = figure(7, 3)
     ax = fig.add_subplot()
     ax.bar(np.arange(len(var)), var, color="#4c72b0")
     if var.size and var[0] > 0:
         ax.set_yscale("log")
     ax.set_xlabel("latent dimension (sorted by variance)")
-    _integer_ticks(ax)
+    integer_ticks(ax)
     ax.set_ylabel("variance")
     ax.grid(alpha=0.3, axis="y")
-    return _img(
-        _png(fig), "Variance of each latent dimension over the rows, largest first."
+    return img(
+        png(fig), "Variance of each latent dimension over the rows, largest first."
     )

@@ -15,18 +15,18 @@ from ..io import write_atomic
 from ..record import FitRecord
 from .figures import (
     MAX_SCATTER_POINTS,
-    _dead_curves,
-    _examples,
-    _feature_errors,
-    _image_side,
-    _latent_variance,
-    _loss_curves,
-    _matplotlib,
-    _part_curves,
-    _projection,
-    _samples,
+    dead_curves,
+    examples,
+    feature_errors,
+    image_side,
+    import_matplotlib,
+    latent_variance,
+    loss_curves,
+    part_curves,
+    projection,
+    samples,
 )
-from .tables import _comparison, _diagnostics, _fit_metrics, _summary
+from .tables import comparison, diagnostics, fit_metrics, summary
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
@@ -61,10 +61,10 @@ def build_report(
     random_state: int = 0,
 ) -> str:
     """The HTML text of the report (see `write_report`)."""
-    _matplotlib()  # fail early, before any work, when matplotlib is missing
+    import_matplotlib()  # fail early, before any work, when matplotlib is missing
     fitted = model
     record = record or FitRecord()
-    shape = _image_side(fitted.n_features, image_shape)
+    shape = image_side(fitted.n_features, image_shape)
     if y is not None and X is not None and len(np.asarray(y).ravel()) != len(X):
         raise ValueError(f"y has {len(np.asarray(y).ravel())} labels for {len(X)} rows")
     title = title or f"aekit model report: latent_dim={fitted.latent_dim}"
@@ -80,17 +80,17 @@ def build_report(
     if warnings:
         parts.append("<h2>Warnings</h2>")
         parts += [f'<div class="warn">{html.escape(w)}</div>' for w in warnings]
-    parts += ["<h2>Model</h2>", _summary(fitted, record)]
+    parts += ["<h2>Model</h2>", summary(fitted, record)]
     parts += [
         "<h2>At fit time: autoencoder vs PCA of the same size</h2>",
-        _fit_metrics(record),
+        fit_metrics(record),
     ]
     if history:
         parts += [
             "<h2>Training curves</h2>",
-            _loss_curves(history, record.best_epoch),
-            _part_curves(history),
-            _dead_curves(history),
+            loss_curves(history, record.best_epoch),
+            part_curves(history),
+            dead_curves(history),
         ]
     drawn = _drawn_rows(fitted, shape, random_state)
     if drawn:
@@ -104,7 +104,7 @@ def build_report(
         Xu = fitted.to_unit(fitted.validate(X)) if X is not None else None
         parts += [
             f"<h2>On the data: {ev['n_rows']} rows, {ev['n_features']} features</h2>",
-            _comparison(ev),
+            comparison(ev),
         ]
         if Xu is not None:
             rng = np.random.default_rng(random_state)
@@ -112,19 +112,19 @@ def build_report(
             A = Xu[pick]
             R = fitted.reconstruct(A)
             P = fitted.pca.reconstruct(A) if fitted.pca is not None else None
-            parts += ["<h2>Reconstruction examples</h2>", _examples(A, R, P, shape)]
-        parts += ["<h2>Error per feature</h2>", _feature_errors(ev, shape)]
+            parts += ["<h2>Reconstruction examples</h2>", examples(A, R, P, shape)]
+        parts += ["<h2>Error per feature</h2>", feature_errors(ev, shape)]
         if Xu is not None:
             rng = np.random.default_rng(random_state)
             keep = np.sort(rng.choice(len(Xu), min(MAX_SCATTER_POINTS, len(Xu)), False))
             Z = fitted.encode(Xu[keep])
             labels = None if y is None else np.asarray(y).ravel()[keep]
-            parts += ["<h2>Latent space</h2>", _projection(Z, labels)]
+            parts += ["<h2>Latent space</h2>", projection(Z, labels)]
         parts += [
             "<h3>Variance per latent dimension</h3>",
-            _latent_variance(ev),
+            latent_variance(ev),
             "<h2>Diagnostics</h2>",
-            _diagnostics(ev),
+            diagnostics(ev),
         ]
     body = "\n".join(parts)
     return (
@@ -146,7 +146,7 @@ def _drawn_rows(fitted: Any, shape: tuple[int, int] | None, seed: int) -> str:
             S = fitted.family.sample(fitted.module, 32, generator)
     except NotImplementedError:
         return ""
-    return _samples(S.float().cpu().numpy(), shape)
+    return samples(S.float().cpu().numpy(), shape)
 
 
 def write_report(

@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..io import write_atomic
-from .figures import _figure, _img, _integer_ticks, _loss_curves, _png
+from .figures import figure, img, integer_ticks, loss_curves, png
 from .page import CSS
-from .tables import _kv, _table
+from .tables import kv, table
 
 if TYPE_CHECKING:
     from ..record import FitRecord
 
 
 def _history(summary: dict[str, Any]) -> str:
-    fig = _figure(7, 3.6)
+    fig = figure(7, 3.6)
     ax = fig.add_subplot()
     done = [t for t in summary["trials"] if t["state"] == "complete"]
     pruned = [t for t in summary["trials"] if t["state"] == "pruned" and t["curve"]]
@@ -44,28 +44,28 @@ def _history(summary: dict[str, Any]) -> str:
             ys.append(best)
         ax.step(xs, ys, where="post", color="C3", label="best so far")
     ax.set_xlabel("trial")
-    _integer_ticks(ax)
+    integer_ticks(ax)
     ax.set_ylabel("validation reconstruction loss")
     ax.set_yscale("log")
     ax.grid(alpha=0.3)
     ax.legend()
-    return _img(_png(fig), "Optimisation history: each trial's validation loss.")
+    return img(png(fig), "Optimisation history: each trial's validation loss.")
 
 
 def _importances(summary: dict[str, Any]) -> str:
     imp = summary.get("importances") or {}
     if not imp:
         return '<p class="note">Too few completed trials for parameter importances.</p>'
-    fig = _figure(7, 0.5 + 0.35 * len(imp))
+    fig = figure(7, 0.5 + 0.35 * len(imp))
     ax = fig.add_subplot()
     names = list(imp)[::-1]
     ax.barh(names, [imp[n] for n in names])
     ax.set_xlabel("importance (share of the variance of the trials' values)")
-    return _img(_png(fig), "Parameter importances (fANOVA over the completed trials).")
+    return img(png(fig), "Parameter importances (fANOVA over the completed trials).")
 
 
 def _curves(summary: dict[str, Any]) -> str:
-    fig = _figure(7, 3.6)
+    fig = figure(7, 3.6)
     ax = fig.add_subplot()
     best = summary.get("best_trial")
     for t in summary["trials"]:
@@ -83,11 +83,11 @@ def _curves(summary: dict[str, Any]) -> str:
             )
             ax.legend()
     ax.set_xlabel("epoch")
-    _integer_ticks(ax)
+    integer_ticks(ax)
     ax.set_ylabel("validation reconstruction loss")
     ax.set_yscale("log")
     ax.grid(alpha=0.3)
-    return _img(_png(fig), "Validation curves of every trial (grey) and of the best.")
+    return img(png(fig), "Validation curves of every trial (grey) and of the best.")
 
 
 def build_study_report(
@@ -100,7 +100,7 @@ def build_study_report(
     setup = summary.get("setup", {})
     parts = [
         f"<h1>{html.escape(title or 'Hyperparameter search')}</h1>",
-        _kv(
+        kv(
             [
                 ("study", summary.get("study_name")),
                 (
@@ -123,14 +123,14 @@ def build_study_report(
             ]
         ),
         "<h2>Held-out test rows</h2>",
-        _table(["model", "test MSE"], rows)
+        table(["model", "test MSE"], rows)
         if rows
         else '<p class="note">No test rows.</p>',
         "<p>"
         + ", ".join(f"{k.replace('_', ' ')}: {v:.3f}" for k, v in r.items())
         + "</p>",
         "<h2>Best parameters</h2>",
-        _kv(sorted((k, str(v)) for k, v in summary.get("best_params", {}).items())),
+        kv(sorted((k, str(v)) for k, v in summary.get("best_params", {}).items())),
         "<h2>Optimisation history</h2>",
         _history(summary),
         "<h2>Parameter importances</h2>",
@@ -142,7 +142,7 @@ def build_study_report(
     if by:
         parts += [
             "<h2>Validation MSE per code size</h2>",
-            _table(
+            table(
                 ["code size", "best validation MSE", "trial"],
                 [(k, v["val_mse"], v["trial"]) for k, v in by.items()],
             ),
@@ -150,7 +150,7 @@ def build_study_report(
     if record is not None and record.history:
         parts += [
             "<h2>The refitted best model</h2>",
-            _loss_curves(record.history, record.best_epoch),
+            loss_curves(record.history, record.best_epoch),
         ]
     body = "\n".join(parts)
     return (

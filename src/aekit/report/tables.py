@@ -20,7 +20,8 @@ def _fmt(v: Any, digits: int = 4) -> str:
     return html.escape(str(v))
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """An HTML table of `rows` under `header`, floats to 4 significant digits."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join(
         "<tr>" + "".join(f"<td>{_fmt(c)}</td>" for c in r) + "</tr>" for r in rows
@@ -28,7 +29,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _kv(rows: Sequence[tuple[str, Any]]) -> str:
+def kv(rows: Sequence[tuple[str, Any]]) -> str:
     """A two-column table of names and values."""
     cells = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
@@ -40,7 +41,8 @@ def _kv(rows: Sequence[tuple[str, Any]]) -> str:
 # -- the sections ----------------------------------------------------------------------
 
 
-def _summary(fitted: FittedModel, record: FitRecord) -> str:
+def summary(fitted: FittedModel, record: FitRecord) -> str:
+    """The model section: family, architecture, options, training."""
     family = fitted.family
     best = record.best_epoch
     best_text = "the starting point" if best == 0 and record.n_epochs else best
@@ -68,10 +70,11 @@ def _summary(fitted: FittedModel, record: FitRecord) -> str:
         ),
         ("anomaly threshold", _fmt(fitted.threshold)),
     ]
-    return _kv(rows)
+    return kv(rows)
 
 
-def _fit_metrics(record: FitRecord) -> str:
+def fit_metrics(record: FitRecord) -> str:
+    """The fit-time MSE, MAE and R² of the autoencoder and PCA per split."""
     m = record.metrics or {}
     if not m:
         return '<p class="note">No fit-time metrics stored with this model.</p>'
@@ -95,10 +98,11 @@ def _fit_metrics(record: FitRecord) -> str:
                 )
             )
     note = f'<p class="note">{html.escape(pca["note"])}</p>' if pca.get("note") else ""
-    return _table(("model", "MSE", "MAE", "R²"), rows) + note
+    return table(("model", "MSE", "MAE", "R²"), rows) + note
 
 
-def _comparison(ev: dict[str, Any]) -> str:
+def comparison(ev: dict[str, Any]) -> str:
+    """Autoencoder, PCA and raw features on the data, with probe accuracies."""
     probes = ev.get("probes") or {}
     res = probes.get("results", {})
     reps = [
@@ -126,7 +130,7 @@ def _comparison(ev: dict[str, Any]) -> str:
         ]
         rows.append(row + ([p.get("logistic"), p.get("knn")] if res else []))
     header = ["representation", "dims", "MSE", "MAE", "R²"]
-    out = _table(header + (["logistic probe", "5-NN probe"] if res else []), rows)
+    out = table(header + (["logistic probe", "5-NN probe"] if res else []), rows)
     notes = []
     if not res:
         notes.append(probes.get("skipped") or "no labels given: no probes")
@@ -140,8 +144,9 @@ def _comparison(ev: dict[str, Any]) -> str:
     return out + "".join(f'<p class="note">{html.escape(n)}</p>' for n in notes)
 
 
-def _diagnostics(ev: dict[str, Any]) -> str:
-    dead = _table(
+def diagnostics(ev: dict[str, Any]) -> str:
+    """Dead units, idle codes, saturation, the training gap, worst features."""
+    dead = table(
         ("hidden layer", "dead units on these rows"),
         [(k, f"{v:.0%}") for k, v in ev["dead_units"].items()],
     )
@@ -171,8 +176,8 @@ def _diagnostics(ev: dict[str, Any]) -> str:
                 f"{tr['val_rise_after_best']:+.1%}",
             )
         )
-    facts_t = _kv(facts)
-    worst = _table(
+    facts_t = kv(facts)
+    worst = table(
         ("feature", "autoencoder MSE", "PCA MSE"),
         [(w["feature"], w["mse"], w["pca_mse"]) for w in ev["worst_features"]],
     )
