@@ -170,3 +170,16 @@ def split_rows(
     perm = np.random.default_rng(seed).permutation(n)
     n_val = min(int(round(n * validation_fraction)), n - 1)
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
+def refuse_categorical(X: Any) -> None:
+    """A DataFrame's categorical columns are refused, numeric categories too."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(X, "columns"):
+        return
+    for name, dtype in zip(X.columns, dtypes, strict=False):
+        if str(dtype) == "category":
+            raise DataError(
+                f"column {name!r} is categorical; aekit takes numbers only: convert "
+                "it (e.g. one-hot with pandas.get_dummies) or drop it"
+            )

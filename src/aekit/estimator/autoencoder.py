@@ -18,8 +18,7 @@ from sklearn.base import (
 )
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..data.rows import ScaledRows, as_float32
-from ..errors import DataError
+from ..data.rows import ScaledRows, as_float32, refuse_categorical
 from ..fitting import run_fit
 from ..params import check_params
 from ..serialize import save_model
@@ -196,7 +195,7 @@ class AutoEncoder(
             raise TypeError(
                 "X is None; pass an array-like of shape (n_samples, n_features)"
             )
-        _refuse_categorical(X)
+        refuse_categorical(X)
         X = validate_data(
             self, X, reset=reset, dtype=[np.float32, np.float64], ensure_min_samples=1
         )
@@ -387,15 +386,3 @@ class AutoEncoder(
         check_is_fitted(self)
         save_model(path, self.fitted_, self.get_params(), self.record_)
 
-
-def _refuse_categorical(X: Any) -> None:
-    """A DataFrame's categorical columns are refused, numeric categories too."""
-    dtypes = getattr(X, "dtypes", None)
-    if dtypes is None or not hasattr(X, "columns"):
-        return
-    for name, dtype in zip(X.columns, dtypes, strict=False):
-        if str(dtype) == "category":
-            raise DataError(
-                f"column {name!r} is categorical; aekit takes numbers only: convert "
-                "it (e.g. one-hot with pandas.get_dummies) or drop it"
-            )

@@ -147,41 +147,17 @@ def evaluate_model(
     >>> len(r["worst_features"]), bool(np.isclose(r["mse"], -ae.score(X)))
     (3, True)
     """
-    fitted = model
-    Xu = fitted.unit(X)
+    Xu = model.unit(X)
     n, d = Xu.shape
-    names = fitted.feature_labels(feature_names)
-    base: PCABaseline | None = fitted.pca
-    ae, pca = ErrorSums(d), ErrorSums(d)
-    lo, hi = SATURATION
-    sat = np.zeros(4)  # outputs low, outputs high, targets low, targets high
-    zsum = np.zeros(fitted.latent_dim)  # per code dimension: sum and sum of squares
-    zsq = np.zeros(fitted.latent_dim)
-    for i in range(0, n, EVAL_BATCH):
-        A = Xu[i : i + EVAL_BATCH]
-        Z = fitted.encode(A).astype(np.float64)
-        R = fitted.decode(Z.astype(np.float32))
-        ae.add(A, R)
-        if base is not None:
-            pca.add(A, base.reconstruct(A))
-        sat += [(R < lo).sum(), (R > hi).sum(), (A < lo).sum(), (A > hi).sum()]
-        zsum += Z.sum(axis=0)
-        zsq += (Z**2).sum(axis=0)
-    ae_res = ae.result()
-    pca_res = pca.result() if base is not None else None
-    if pca_res is not None:
-        pca_res["n_components"] = base.n_components if base is not None else None
-    tensor = torch.from_numpy(np.ascontiguousarray(Xu)).to(fitted.device)
+    names = model.feature_labels(feature_names)
+    ae_res, pca_res, latent, saturation = _pass(model, Xu)
+    tensor = torch.from_numpy(np.ascontiguousarray(Xu)).to(model.device)
     loss, _, dead = evaluate_loss(
-        fitted.module, tensor, fitted.loss, fitted.precision, fitted.family
+        model.module, tensor, model.loss, model.precision, model.family
     )
     per = np.asarray(ae_res["per_feature"]["mse"])
     pca_per = None if pca_res is None else pca_res["per_feature"]["mse"]
     order = np.argsort(-per, kind="stable")[: max(int(n_worst), 0)]
-    variance = np.maximum(zsq / n - (zsum / n) ** 2, 0.0)
-    floor = LATENT_VARIANCE_FLOOR * float(variance.max())
-    idle = [int(j) for j in np.flatnonzero(variance <= floor)]
-    total = n * d
     result: dict[str, Any] = {
         "n_rows": int(n),
         "n_features": int(d),
@@ -204,27 +180,58 @@ def evaluate_model(
         "autoencoder": ae_res,
         "pca": pca_res,
         "probes": None,
-        "latent": {
-            "variance": variance.tolist(),
-            "idle_threshold": f"variance <= {LATENT_VARIANCE_FLOOR:g} x the largest",
-            "n_idle": len(idle),
-            "idle": idle,
-        },
-        "saturation": {
-            "low": float(sat[0] / total),
-            "high": float(sat[1] / total),
-            "fraction": float((sat[0] + sat[1]) / total),
-            "target_fraction": float((sat[2] + sat[3]) / total),
-            "limits": list(SATURATION),
-        },
+        "latent": latent,
+        "saturation": saturation,
         "training": training_gap(history),
     }
     if y is not None and probes:
         result["probes"] = probe_model(
-            fitted, X, y, on=probes, max_rows=max_probe_rows, random_state=random_state
+            model, X, y, on=probes, max_rows=max_probe_rows, random_state=random_state
         )
     result["warnings"] = _warnings(result)
     return result
+
+
+def _pass(model: FittedModel, Xu: np.ndarray) -> tuple[Any, Any, Any, Any]:
+    """One pass over the scaled rows: (model errors, PCA errors, latent, saturation)."""
+    n, d = Xu.shape
+    base: PCABaseline | None = model.pca
+    ae, pca = ErrorSums(d), ErrorSums(d)
+    lo, hi = SATURATION
+    sat = np.zeros(4)  # outputs low, outputs high, targets low, targets high
+    zsum = np.zeros(model.latent_dim)  # per code dimension: sum and sum of squares
+    zsq = np.zeros(model.latent_dim)
+    for i in range(0, n, EVAL_BATCH):
+        A = Xu[i : i + EVAL_BATCH]
+        Z = model.encode(A).astype(np.float64)
+        R = model.decode(Z.astype(np.float32))
+        ae.add(A, R)
+        if base is not None:
+            pca.add(A, base.reconstruct(A))
+        sat += [(R < lo).sum(), (R > hi).sum(), (A < lo).sum(), (A > hi).sum()]
+        zsum += Z.sum(axis=0)
+        zsq += (Z**2).sum(axis=0)
+    pca_res = None
+    if base is not None:
+        pca_res = {**pca.result(), "n_components": base.n_components}
+    variance = np.maximum(zsq / n - (zsum / n) ** 2, 0.0)
+    floor = LATENT_VARIANCE_FLOOR * float(variance.max())
+    idle = [int(j) for j in np.flatnonzero(variance <= floor)]
+    latent = {
+        "variance": variance.tolist(),
+        "idle_threshold": f"variance <= {LATENT_VARIANCE_FLOOR:g} x the largest",
+        "n_idle": len(idle),
+        "idle": idle,
+    }
+    total = n * d
+    saturation = {
+        "low": float(sat[0] / total),
+        "high": float(sat[1] / total),
+        "fraction": float((sat[0] + sat[1]) / total),
+        "target_fraction": float((sat[2] + sat[3]) / total),
+        "limits": list(SATURATION),
+    }
+    return ae.result(), pca_res, latent, saturation
 
 
 def _warnings(r: dict[str, Any]) -> list[str]:

@@ -62,25 +62,52 @@ def build_report(
 ) -> str:
     """The HTML text of the report (see `write_report`)."""
     import_matplotlib()  # fail early, before any work, when matplotlib is missing
-    fitted = model
     record = record or FitRecord()
-    shape = image_side(fitted.n_features, image_shape)
+    shape = image_side(model.n_features, image_shape)
     if y is not None and X is not None and len(np.asarray(y).ravel()) != len(X):
         raise ValueError(f"y has {len(np.asarray(y).ravel())} labels for {len(X)} rows")
-    title = title or f"aekit model report: latent_dim={fitted.latent_dim}"
-    parts = [f"<h1>{html.escape(title)}</h1>"]
+    title = title or f"aekit model report: latent_dim={model.latent_dim}"
     ev = evaluation
-    history = record.history
     if ev is None and X is not None:
-        ev = evaluate_model(fitted, X, y, history=history, random_state=random_state)
+        ev = evaluate_model(
+            model, X, y, history=record.history, random_state=random_state
+        )
+    parts = [f"<h1>{html.escape(title)}</h1>"]
+    parts += _model_sections(model, record, ev, shape, random_state)
+    if ev is None:
+        parts.append(
+            '<p class="note">Pass X (and y) to add reconstructions, per-feature '
+            "errors, probes and the latent projection.</p>"
+        )
+    else:
+        Xu = None if X is None else model.unit(X)
+        parts += _data_sections(model, ev, Xu, y, shape, n_examples, random_state)
+    body = "\n".join(parts)
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n</head>\n"
+        f"<body>\n{body}\n</body>\n</html>\n"
+    )
+
+
+def _model_sections(
+    model: FittedModel,
+    record: FitRecord,
+    ev: dict[str, Any] | None,
+    shape: tuple[int, int] | None,
+    seed: int,
+) -> list[str]:
+    """Warnings, the model, its fit-time scores, training curves, drawn rows."""
+    history = record.history
     warnings = list(ev["warnings"]) if ev is not None else []
     if ev is None and history:
         w = training_gap(history).get("warning")
         warnings += [w] if w else []
+    parts = []
     if warnings:
         parts.append("<h2>Warnings</h2>")
         parts += [f'<div class="warn">{html.escape(w)}</div>' for w in warnings]
-    parts += ["<h2>Model</h2>", summary(fitted, record)]
+    parts += ["<h2>Model</h2>", summary(model, record)]
     parts += [
         "<h2>At fit time: autoencoder vs PCA of the same size</h2>",
         fit_metrics(record),
@@ -92,46 +119,46 @@ def build_report(
             part_curves(history),
             dead_curves(history),
         ]
-    drawn = _drawn_rows(fitted, shape, random_state)
+    drawn = _drawn_rows(model, shape, seed)
     if drawn:
         parts += ["<h2>Generated rows</h2>", drawn]
-    if ev is None:
-        parts.append(
-            '<p class="note">Pass X (and y) to add reconstructions, per-feature '
-            "errors, probes and the latent projection.</p>"
-        )
-    else:
-        Xu = fitted.to_unit(fitted.validate(X)) if X is not None else None
-        parts += [
-            f"<h2>On the data: {ev['n_rows']} rows, {ev['n_features']} features</h2>",
-            comparison(ev),
-        ]
-        if Xu is not None:
-            rng = np.random.default_rng(random_state)
-            pick = np.sort(rng.choice(len(Xu), min(n_examples, len(Xu)), replace=False))
-            A = Xu[pick]
-            R = fitted.reconstruct(A)
-            P = fitted.pca.reconstruct(A) if fitted.pca is not None else None
-            parts += ["<h2>Reconstruction examples</h2>", examples(A, R, P, shape)]
-        parts += ["<h2>Error per feature</h2>", feature_errors(ev, shape)]
-        if Xu is not None:
-            rng = np.random.default_rng(random_state)
-            keep = np.sort(rng.choice(len(Xu), min(MAX_SCATTER_POINTS, len(Xu)), False))
-            Z = fitted.encode(Xu[keep])
-            labels = None if y is None else np.asarray(y).ravel()[keep]
-            parts += ["<h2>Latent space</h2>", projection(Z, labels)]
-        parts += [
-            "<h3>Variance per latent dimension</h3>",
-            latent_variance(ev),
-            "<h2>Diagnostics</h2>",
-            diagnostics(ev),
-        ]
-    body = "\n".join(parts)
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n</head>\n"
-        f"<body>\n{body}\n</body>\n</html>\n"
-    )
+    return parts
+
+
+def _data_sections(
+    model: FittedModel,
+    ev: dict[str, Any],
+    Xu: np.ndarray | None,
+    y: Any,
+    shape: tuple[int, int] | None,
+    n_examples: int,
+    seed: int,
+) -> list[str]:
+    """The comparison, examples, errors, latent space and diagnostics on the rows."""
+    parts = [
+        f"<h2>On the data: {ev['n_rows']} rows, {ev['n_features']} features</h2>",
+        comparison(ev),
+    ]
+    if Xu is not None:
+        rng = np.random.default_rng(seed)
+        pick = np.sort(rng.choice(len(Xu), min(n_examples, len(Xu)), replace=False))
+        A = Xu[pick]
+        R = model.reconstruct(A)
+        P = model.pca.reconstruct(A) if model.pca is not None else None
+        parts += ["<h2>Reconstruction examples</h2>", examples(A, R, P, shape)]
+    parts += ["<h2>Error per feature</h2>", feature_errors(ev, shape)]
+    if Xu is not None:
+        rng = np.random.default_rng(seed)
+        keep = np.sort(rng.choice(len(Xu), min(MAX_SCATTER_POINTS, len(Xu)), False))
+        Z = model.encode(Xu[keep])
+        labels = None if y is None else np.asarray(y).ravel()[keep]
+        parts += ["<h2>Latent space</h2>", projection(Z, labels)]
+    return parts + [
+        "<h3>Variance per latent dimension</h3>",
+        latent_variance(ev),
+        "<h2>Diagnostics</h2>",
+        diagnostics(ev),
+    ]
 
 
 def _drawn_rows(fitted: Any, shape: tuple[int, int] | None, seed: int) -> str:
