@@ -271,3 +271,20 @@ def test_read_only_and_column_major_inputs_train_alike():
     np.testing.assert_array_equal(_ae(latent_dim=3).fit(ro).transform(ro), ref)
     col_major = np.asfortranarray(X)  # what a DataFrame's array looks like
     np.testing.assert_array_equal(_ae(latent_dim=3).fit(col_major).transform(X), ref)
+
+
+def test_gridsearch_routes_the_run_options_to_every_fit(digits):
+    from sklearn.model_selection import GridSearchCV
+
+    from aekit.train import Callback
+
+    class Count(Callback):
+        begun = 0
+
+        def on_train_begin(self, state):
+            Count.begun += 1
+
+    search = GridSearchCV(_ae(max_epochs=1), {"lr": [1e-3, 1e-2]}, cv=2)
+    search.fit(digits[:120], callbacks=[Count()], evaluate=False)
+    assert Count.begun == 2 * 2 + 1  # each fold of each candidate, then the refit
+    assert search.best_estimator_.metrics_ is None  # evaluate=False reached it too

@@ -246,6 +246,11 @@ class AutoEncoder(
             that trains many models); ``pca_``, ``metrics_`` and
             ``threshold_`` are then None.
 
+        These options belong to one run, not to the model: where it writes,
+        what it continues from, what it computes at the end (as Lightning's
+        ``fit(ckpt_path=...)``). ``clone`` leaves them out, and
+        ``GridSearchCV(...).fit(X, callbacks=[...])`` passes them to every fit.
+
         Raises
         ------
         InvalidParameterError
