@@ -32,6 +32,19 @@ NAMES = (
 )
 
 
+def registry() -> Any:
+    """The registry of families and activations, its built-in families loaded.
+
+    This module's one way to it: ``FAMILIES``, ``get_family`` and
+    ``HIDDEN_ACTIVATIONS`` are all it reads, so a new home for the registry
+    changes this function alone.
+    """
+    from .. import registry as reg
+
+    reg.get_family("halving")  # importing the families registers them
+    return reg
+
+
 def default_space(n_features: int, latent_dim: int) -> dict[str, Any]:
     """The default space for a table of `n_features` columns and a code of `latent_dim`.
 
@@ -41,23 +54,21 @@ def default_space(n_features: int, latent_dim: int) -> dict[str, Any]:
     on a log scale, batch size, activation, weight decay, and each family's
     options: its boolean ones and those it declares in ``search_space``.
     """
-    from ..registry import FAMILIES, HIDDEN_ACTIVATIONS, get_family
-
-    get_family("halving")  # loads the built-in families
+    reg = registry()
     low = max(16, 2 * latent_dim)
     high = max(low, min(1024, 2 * n_features))
     options: dict[str, dict[str, Any]] = {}
-    for name in sorted(FAMILIES):
-        opts = family_options(FAMILIES[name])
+    for name in sorted(reg.FAMILIES):
+        opts = family_options(reg.FAMILIES[name])
         if opts:
             options[name] = opts
     return {
-        "model": sorted(FAMILIES),
+        "model": sorted(reg.FAMILIES),
         "depth": {"low": 0, "high": 3},
         "width": {"low": low, "high": high, "log": True},
         "lr": {"low": 1e-4, "high": 1e-2, "log": True},
         "batch_size": [32, 64, 128, 256],
-        "activation": sorted(HIDDEN_ACTIVATIONS),
+        "activation": sorted(reg.HIDDEN_ACTIVATIONS),
         "weight_decay": [0.0, 1e-6, 1e-5, 1e-4],
         "options": options,
     }
@@ -91,11 +102,10 @@ def default_point(space: Mapping[str, Any], latent_dim: int) -> dict[str, Any] |
     rows, than the model a user gets without searching.
     """
     from ..estimator import AutoEncoder
-    from ..registry import get_family
 
     d = AutoEncoder().get_params()
     model = d["model"]
-    config = config_defaults(get_family(model))
+    config = config_defaults(registry().get_family(model))
     opts, depth, _ = family_specs(space, model, latent_dim)
     wanted: list[tuple[str, Any, Any]] = [  # (parameter, its spec, the default)
         ("latent_dim", space.get("latent_dim", latent_dim), latent_dim),
@@ -236,11 +246,9 @@ def sample_params(
     trial: Any, space: Mapping[str, Any], latent_dim: int
 ) -> dict[str, Any]:
     """Estimator parameters for one trial drawn from `space`."""
-    from ..registry import get_family
-
     latent = int(suggest(trial, "latent_dim", space.get("latent_dim", latent_dim)))
     model = suggest(trial, "model", space.get("model", "pca_anchored"))
-    family = get_family(model)
+    family = registry().get_family(model)
     opts, depth_spec, width_spec = family_specs(space, model, latent)
     known = set(family.option_names())
     unknown = sorted(set(opts) - known)
