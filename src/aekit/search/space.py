@@ -30,6 +30,17 @@ NAMES = (
     "latent_dim",
     "options",
 )
+SPACE_PARAMS = {  # space names -> the estimator parameters they set
+    "model": "model",
+    "depth": "hidden_dims",
+    "width": "hidden_dims",
+    "lr": "lr",
+    "batch_size": "batch_size",
+    "activation": "activation",
+    "weight_decay": "weight_decay",
+    "latent_dim": "latent_dim",
+    "options": "model_options",
+}
 
 
 def default_space(n_features: int, latent_dim: int) -> dict[str, Any]:
@@ -262,3 +273,13 @@ def sample_params(
             k: suggest(trial, f"{model}.{k}", v) for k, v in opts.items()
         }
     return params
+
+
+def check_fixed(space: Mapping[str, Any], fixed: Mapping[str, Any]) -> None:
+    """Refuse an estimator parameter that is both fixed and set by `space`."""
+    clash = sorted({SPACE_PARAMS[k] for k in space} & set(fixed))
+    if clash:
+        raise ValueError(
+            f"fixed parameter(s) {clash} are also in the search space; "
+            "remove them from one of the two"
+        )
