@@ -97,31 +97,9 @@ def build_study_report(
     t = summary.get("test_mse") or {}
     r = summary.get("test_ratios") or {}
     rows = [(k, t[k]) for k in ("model", "pca", "default") if k in t]
-    setup = summary.get("setup", {})
     parts = [
         f"<h1>{html.escape(title or 'Hyperparameter search')}</h1>",
-        kv(
-            [
-                ("study", summary.get("study_name")),
-                (
-                    "rows searched / held out",
-                    f"{setup.get('n_search_rows')} / {setup.get('n_test_rows')}",
-                ),
-                ("code size", setup.get("latent_dim")),
-                (
-                    "trials",
-                    ", ".join(
-                        f"{k} {v}"
-                        for k, v in summary.get("trials_by_state", {}).items()
-                    ),
-                ),
-                ("best trial", summary.get("best_trial")),
-                (
-                    "best validation loss",
-                    f"{summary.get('best_value', float('nan')):.6g}",
-                ),
-            ]
-        ),
+        _facts(summary),
         "<h2>Held-out test rows</h2>",
         table(["model", "test MSE"], rows)
         if rows
@@ -157,6 +135,25 @@ def build_study_report(
         "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
         f"<title>{html.escape(title or 'Hyperparameter search')}</title>"
         f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n"
+    )
+
+
+def _facts(summary: dict[str, Any]) -> str:
+    """The study's name, rows, code size, trials and best value."""
+    setup = summary.get("setup", {})
+    trials = summary.get("trials_by_state", {})
+    return kv(
+        [
+            ("study", summary.get("study_name")),
+            (
+                "rows searched / held out",
+                f"{setup.get('n_search_rows')} / {setup.get('n_test_rows')}",
+            ),
+            ("code size", setup.get("latent_dim")),
+            ("trials", ", ".join(f"{k} {v}" for k, v in trials.items())),
+            ("best trial", summary.get("best_trial")),
+            ("best validation loss", f"{summary.get('best_value', float('nan')):.6g}"),
+        ]
     )
 
 
