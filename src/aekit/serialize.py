@@ -74,12 +74,18 @@ def save_model(
     fitted: FittedModel,
     params: Mapping[str, Any],
     record: FitRecord,
+    *,
+    extra_files: Mapping[str, bytes] | None = None,
 ) -> None:
-    """Write a fitted model, its parameters and its fit record to the folder `path`."""
+    """Write a fitted model, its parameters and its fit record to the folder `path`.
+
+    `extra_files` (name -> bytes) are committed with them, in the same rename.
+    """
     state = dict(fitted.module.state_dict())
     if fitted.pca is not None:  # the PCA baseline, as baseline.* tensors
         state.update(fitted.pca.to_tensors())
-    save_folder(path, model_config(fitted, params, record), state)
+    config = model_config(fitted, params, record)
+    save_folder(path, config, state, extra_files=dict(extra_files or {}))
 
 
 def _get(d: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:

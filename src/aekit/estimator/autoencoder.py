@@ -8,6 +8,7 @@ what a fit produced (see `learned`).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -386,8 +387,19 @@ class AutoEncoder(
 
     # -- persistence -------------------------------------------------------------
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the fitted model to folder `path` (config.json + model.safetensors)."""
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        extra_files: Mapping[str, bytes] | None = None,
+    ) -> None:
+        """Write the fitted model to folder `path` (config.json + model.safetensors).
+
+        `extra_files` (name -> bytes) go into the folder too, committed in the
+        same atomic rename as the model (the CLI's ``train_config.json``).
+        """
         check_is_fitted(self)
-        save_model(path, self.fitted_, self.get_params(), self.record_)
+        save_model(
+            path, self.fitted_, self.get_params(), self.record_, extra_files=extra_files
+        )
 

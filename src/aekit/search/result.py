@@ -134,10 +134,8 @@ def save_result(
     """
     import json
 
-    from ..io import saving_with
-
     if result.best_estimator is None:
         raise ValueError("nothing to save: the search ran with refit=False")
     text = json.dumps(result.summary(), indent=2, allow_nan=False).encode()
-    with saving_with({"study.json": text, **(extra_files or {})}):
-        result.best_estimator.save(folder)
+    files = {"study.json": text, **(extra_files or {})}
+    result.best_estimator.save(folder, extra_files=files)
