@@ -68,10 +68,10 @@ def test_block_order_visits_every_row_once_reproducibly_in_runs_of_blocks():
 
 
 def test_mapped_fit_shuffles_by_blocks_and_resumes_bitwise(tmp_path, monkeypatch):
-    from aekit import fitting
     from aekit.data.rows import ScaledRows
+    from aekit.fitting import setup
 
-    monkeypatch.setattr(fitting, "SHUFFLE_BLOCK_ROWS", 8)
+    monkeypatch.setattr(setup, "SHUFFLE_BLOCK_ROWS", 8)
     monkeypatch.setattr(ScaledRows, "buffer_blocks", 3)
     X = np.random.default_rng(2).random((500, 8)).astype(np.float32)
     mapped = select_features(read_table(_save(tmp_path, X))).X

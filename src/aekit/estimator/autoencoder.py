@@ -20,7 +20,7 @@ from sklearn.base import (
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..data.rows import ScaledRows, as_float32, refuse_categorical
-from ..fitting import run_fit
+from ..fitting import run_fit, setup_run
 from ..params import check_params
 from ..serialize import save_model
 from ..train import Callback
@@ -270,7 +270,7 @@ class AutoEncoder(
             check_params(params)
             Xv = self._validate(X, reset=True)
             names = getattr(self, "feature_names_in_", None)
-            fitted, record = run_fit(
+            run = setup_run(
                 Xv,
                 params,
                 feature_names=None if names is None else list(names),
@@ -281,6 +281,7 @@ class AutoEncoder(
                 resume_from=resume_from,
                 evaluate=evaluate,
             )
+            fitted, record = run_fit(run)
         except BaseException:
             for k in [k for k in vars(self) if k.endswith("_")]:
                 delattr(self, k)

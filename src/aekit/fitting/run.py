@@ -1,14 +1,11 @@
-"""`run_fit`: set up, train, decide the start, evaluate; a model and its record."""
+"""`run_fit`: train, decide the start, evaluate; a model and its record."""
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
-from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from .. import checkpoint as ck
@@ -16,8 +13,8 @@ from ..errors import DivergenceError
 from ..evaluate import fit_time_evaluation
 from ..fitted import FittedModel
 from ..record import FitRecord
-from ..train import Callback, TrainState, restore_best, train
-from .setup import FitRun, setup_run
+from ..train import TrainState, restore_best, train
+from .setup import FitRun
 from .start import rebuilt_start, start_test, tests_start
 
 REFIT_NOTE = (
@@ -27,38 +24,16 @@ REFIT_NOTE = (
 )
 
 
-def run_fit(
-    X: np.ndarray,
-    params: Mapping[str, Any],
-    *,
-    feature_names: Sequence[str] | None = None,
-    callbacks: Sequence[Callback] = (),
-    checkpoint_dir: str | os.PathLike[str] | None = None,
-    checkpoint_every: int = 1,
-    keep_last: int | None = 3,
-    resume_from: str | os.PathLike[str] | None = None,
-    evaluate: bool = True,
-) -> tuple[FittedModel, FitRecord]:
-    """Train the family ``params["model"]`` on the validated float32 rows X.
+def run_fit(run: FitRun) -> tuple[FittedModel, FitRecord]:
+    """Train, decide the start and evaluate the fit `run` (see `setup_run`).
 
-    With `evaluate`, the PCA baseline, the fit-time scores and the anomaly
-    threshold are computed as well (see `aekit.evaluate.fit_time_evaluation`);
-    the PCA is computed once, before training, and serves the family too.
+    With ``run.evaluate``, the PCA baseline, the fit-time scores and the
+    anomaly threshold are computed as well (see
+    `aekit.evaluate.fit_time_evaluation`); the PCA was computed once, before
+    training, and served the family too.
     """
-    t0 = time.perf_counter()
-    run = setup_run(
-        X,
-        params,
-        feature_names=feature_names,
-        callbacks=callbacks,
-        checkpoint_dir=checkpoint_dir,
-        checkpoint_every=checkpoint_every,
-        keep_last=keep_last,
-        resume_from=resume_from,
-        evaluate=evaluate,
-    )
-    state = _train(run, params["max_epochs"] == "auto")
-    fitted, record = _trained(run, state, params)
+    state = _train(run)
+    fitted, record = _trained(run, state)
     del state
     start = None
     if tests_start(run):
@@ -72,14 +47,14 @@ def run_fit(
             fitted.module = rebuilt_start(run).eval()
             record.best_epoch = 0
             run.timings["start_refit"] = time.perf_counter() - t
-    if evaluate:
+    if run.evaluate:
         _evaluate(run, fitted, record, start)
-    record.seconds = time.perf_counter() - t0
+    record.seconds = time.perf_counter() - run.started
     record.timings = run.timings
     return fitted, record
 
 
-def _train(run: FitRun, auto_budget: bool) -> TrainState:
+def _train(run: FitRun) -> TrainState:
     """The module built (or resumed) and trained; the state where training ended."""
     module = run.new_module()
     state = None
@@ -108,7 +83,7 @@ def _train(run: FitRun, auto_budget: bool) -> TrainState:
                 cb.restore()
     run.timings["training"] = time.perf_counter() - t
     ck.raise_if_interrupted(state, run.tcfg, run.callbacks, run.saver, run.resumed)
-    if auto_budget:
+    if run.params["max_epochs"] == "auto":
         _warn_if_budget_spent(state, run.tcfg.max_epochs)
     return state
 
@@ -129,9 +104,7 @@ def _warn_if_budget_spent(state: TrainState, max_epochs: int) -> None:
         )
 
 
-def _trained(
-    run: FitRun, state: TrainState, params: Mapping[str, Any]
-) -> tuple[FittedModel, FitRecord]:
+def _trained(run: FitRun, state: TrainState) -> tuple[FittedModel, FitRecord]:
     """The best weights as a FittedModel, and the record of the training."""
     restore_best(state)
     # Training is over: free the best-weights copy, the gradients and Adam's
@@ -144,8 +117,8 @@ def _trained(
         run.family.name,
         run.scaling,
         run.feature_names,
-        loss=params["loss"],
-        precision=params["precision"],
+        loss=run.params["loss"],
+        precision=run.params["precision"],
     )
     record = FitRecord(
         history=state.history,

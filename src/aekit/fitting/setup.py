@@ -44,6 +44,8 @@ class FitRun:
     train: ScaledRows
     val: ScaledRows | None
     tcfg: TrainConfig
+    started: float  # time.perf_counter() when the fit began
+    evaluate: bool = True  # fit-time scores, PCA baseline and threshold at the end
     feature_names: Sequence[str] | None = None
     callbacks: list[Callback] = field(default_factory=list)  # the caller's
     checkpoint_dir: str | os.PathLike[str] | None = None
@@ -79,6 +81,7 @@ def setup_run(
     evaluate: bool = True,
 ) -> FitRun:
     """The `FitRun` of training the family ``params["model"]`` on the float32 rows X."""
+    started = time.perf_counter()
     if X.shape[0] < 2:
         raise ValueError(
             f"Found array with {X.shape[0]} sample(s) while a minimum of 2 is "
@@ -104,7 +107,7 @@ def setup_run(
     rows, train, val = _rows(X, device, scaling, params["validation_fraction"], seed)
     run = FitRun(
         family, config, json_params, device, world, seed, scaling, rows, train, val,
-        tcfg=train_config(params, len(train)),
+        tcfg=train_config(params, len(train)), started=started, evaluate=evaluate,
         feature_names=feature_names, callbacks=list(callbacks),
         checkpoint_dir=checkpoint_dir, resumed=resumed, fingerprint=fingerprint,
     )  # fmt: skip
