@@ -300,3 +300,36 @@ def test_a_callback_that_stops_training_is_not_a_spent_budget(digits):
     ae, warned = _auto_fit(digits, [StopAfter2()])
     assert ae.n_epochs_ == 2 and ae.best_epoch_ == 2
     assert warned == []
+
+
+def test_the_loops_own_callbacks_run_before_the_callers(capsys):
+    from aekit.train import (
+        DeadUnitPolicy,
+        EarlyStopping,
+        ProgressBar,
+        default_callbacks,
+    )
+
+    seen = []
+
+    class Look(Callback):
+        def on_epoch_end(self, state):
+            # the epoch is recorded and scored, the bar's line already printed
+            seen.append((state.history[-1]["epoch"], state.best_epoch))
+            assert capsys.readouterr().err.startswith(f"epoch {state.epoch}/")
+
+    hooks = default_callbacks(_cfg())
+    assert [type(cb) for cb in hooks] == [EarlyStopping, DeadUnitPolicy, ProgressBar]
+    st = train(_net(), _data(), _data(40, seed=1), _cfg(verbose=2), callbacks=[Look()])
+    assert [e for e, _ in seen] == [1, 2, 3]
+    assert all(best >= 1 for _, best in seen) and st.best_epoch == seen[-1][1]
+
+
+def test_early_stopping_stops_after_patience_epochs_without_improvement():
+    class Worse(Callback):  # an epoch that never beats the first
+        def on_epoch_end(self, state):
+            if state.epoch == 1:
+                state.best_loss = -1.0
+
+    st = train(_net(), _data(), None, _cfg(max_epochs=20, patience=3), callbacks=[Worse()])
+    assert st.stopped_early and st.epoch == 4 and st.bad_epochs == 3
