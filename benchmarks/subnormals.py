@@ -22,11 +22,11 @@ if variant == "cpu flush-to-zero":
     torch.set_flush_denormal(True)
 sys.path.insert(0, "benchmarks")
 from quality import load
-import aekit.train
+import aekit.train.numerics
 from aekit import AutoEncoder
 from aekit.train import Callback
 if variant != "aekit":
-    aekit.train.flush_subnormal_moments = lambda optimizer: None
+    aekit.train.numerics.flush_subnormal_moments = lambda optimizer: None
 X = load("mnist")[0].astype(np.float32)
 marks = []
 class Clock(Callback):

@@ -192,21 +192,33 @@ def test_bf16_tracks_fp32(digits):
 @pytest.mark.parametrize(
     "kw, msg",
     [
-        ({"max_epochs": 0}, "max_epochs must be a positive integer, got 0"),
-        ({"batch_size": 2.5}, "batch_size must be a positive integer, got 2.5"),
-        ({"patience": -1}, "patience must be a positive integer"),
-        ({"lr": 0}, "lr must be a positive number, got 0"),
-        ({"weight_decay": -1}, "weight_decay must be a finite number >= 0"),
-        ({"weight_decay": float("inf")}, "weight_decay must be a finite number >= 0"),
-        ({"loss": "l2"}, r"unknown loss 'l2'; choose from \['bce', 'mse'\]"),
-        ({"dead_units": "fix"}, r"unknown dead_units policy 'fix'; choose from"),
-        ({"dead_unit_threshold": 0}, r"dead_unit_threshold must be in \(0, 1\]"),
-        ({"precision": "fp16"}, r"unknown precision 'fp16'"),
+        ({"max_epochs": 0}, "'max_epochs' parameter of TrainConfig .* Got 0 instead"),
+        ({"max_epochs": "auto"}, "'auto' is resolved by resolve_budget first"),
+        ({"batch_size": 2.5}, "'batch_size' .* an int >= 1. Got 2.5 instead"),
+        ({"patience": -1}, "'patience' .* an int >= 1. Got -1 instead"),
+        ({"lr": 0}, "'lr' .* a finite float > 0. Got 0 instead"),
+        ({"weight_decay": -1}, "'weight_decay' .* a finite float >= 0"),
+        ({"weight_decay": float("inf")}, "'weight_decay' .* a finite float >= 0"),
+        ({"loss": "l2"}, r"'loss' .* one of 'bce', 'mse'. Got 'l2' instead"),
+        ({"dead_units": "fix"}, r"'dead_units' .* one of .* Got 'fix' instead"),
+        ({"dead_unit_threshold": 0}, r"'dead_unit_threshold' .* in \(0, 1\]"),
+        ({"precision": "fp16"}, r"'precision' .* Got 'fp16' instead"),
     ],
 )
 def test_train_config_validation(kw, msg):
     with pytest.raises(ValueError, match=msg):
         TrainConfig(**kw)
+
+
+def test_train_config_defaults_are_the_estimators():
+    from aekit.params import PARAMS
+    from aekit.train import AUTO_MIN_EPOCHS, AUTO_PATIENCE
+
+    cfg = TrainConfig()
+    assert (cfg.max_epochs, cfg.patience) == (AUTO_MIN_EPOCHS, AUTO_PATIENCE)
+    for name, value in vars(cfg).items():
+        if name not in ("max_epochs", "patience"):
+            assert value == PARAMS[name].default, name
 
 
 def test_quiet_when_not_a_terminal(capsys):
@@ -240,7 +252,7 @@ def test_subnormal_adam_moments_are_flushed_and_nothing_else():
 
 
 def test_moments_are_flushed_every_so_many_steps_and_each_epoch(monkeypatch):
-    import aekit.train as tr
+    import aekit.train.numerics as tr
 
     calls = []
 
@@ -271,10 +283,10 @@ def _auto_fit(digits, callbacks=()):
 def test_auto_budget_spent_while_improving_warns(digits, monkeypatch):
     from sklearn.exceptions import ConvergenceWarning
 
-    import aekit.train
+    import aekit.train.config
 
-    monkeypatch.setattr(aekit.train, "AUTO_MIN_EPOCHS", 3)
-    monkeypatch.setattr(aekit.train, "AUTO_STEPS", 1)
+    monkeypatch.setattr(aekit.train.config, "AUTO_MIN_EPOCHS", 3)
+    monkeypatch.setattr(aekit.train.config, "AUTO_STEPS", 1)
     ae, warned = _auto_fit(digits)
     assert ae.n_epochs_ == 3 and ae.best_epoch_ == 3
     assert len(warned) == 1 and warned[0].category is ConvergenceWarning
@@ -288,3 +300,36 @@ def test_a_callback_that_stops_training_is_not_a_spent_budget(digits):
     ae, warned = _auto_fit(digits, [StopAfter2()])
     assert ae.n_epochs_ == 2 and ae.best_epoch_ == 2
     assert warned == []
+
+
+def test_the_loops_own_callbacks_run_before_the_callers(capsys):
+    from aekit.train import (
+        DeadUnitPolicy,
+        EarlyStopping,
+        ProgressBar,
+        default_callbacks,
+    )
+
+    seen = []
+
+    class Look(Callback):
+        def on_epoch_end(self, state):
+            # the epoch is recorded and scored, the bar's line already printed
+            seen.append((state.history[-1]["epoch"], state.best_epoch))
+            assert capsys.readouterr().err.startswith(f"epoch {state.epoch}/")
+
+    hooks = default_callbacks(_cfg())
+    assert [type(cb) for cb in hooks] == [EarlyStopping, DeadUnitPolicy, ProgressBar]
+    st = train(_net(), _data(), _data(40, seed=1), _cfg(verbose=2), callbacks=[Look()])
+    assert [e for e, _ in seen] == [1, 2, 3]
+    assert all(best >= 1 for _, best in seen) and st.best_epoch == seen[-1][1]
+
+
+def test_early_stopping_stops_after_patience_epochs_without_improvement():
+    class Worse(Callback):  # an epoch that never beats the first
+        def on_epoch_end(self, state):
+            if state.epoch == 1:
+                state.best_loss = -1.0
+
+    st = train(_net(), _data(), None, _cfg(max_epochs=20, patience=3), callbacks=[Worse()])
+    assert st.stopped_early and st.epoch == 4 and st.bad_epochs == 3

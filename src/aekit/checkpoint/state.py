@@ -38,7 +38,7 @@ def encode_state(
     """
     from safetensors.torch import save
 
-    from .. import __version__
+    from ..version import __version__
 
     blobs: dict[str, torch.Tensor] = {}
     for k, v in state.module.state_dict().items():
@@ -194,45 +194,82 @@ def decode_state(
     """
     s, meta, arch = doc.get("state"), doc.get("meta"), doc.get("architecture")
     opt = doc.get("optimizer")
-    _check(isinstance(s, dict) and isinstance(meta, dict), folder, "no state or meta")
-    _check(arch is None or isinstance(arch, dict), folder, "architecture is not a dict")
-    _check(
+    require(isinstance(s, dict) and isinstance(meta, dict), folder, "no state or meta")
+    require(arch is None or isinstance(arch, dict), folder, "architecture is not a dict")
+    require(
         isinstance(opt, dict) and isinstance(opt.get("param_groups"), list),
         folder,
         "no optimizer param_groups",
     )
+    _check_counters(folder, s)
+    groups = _tensor_groups(folder, tensors)
+    best_loss = s.get("best_loss")
+    return Checkpoint(
+        path=folder,
+        meta=meta,
+        architecture=arch,
+        epoch=s["epoch"],
+        step=s["step"],
+        loss_sum=float(s["loss_sum"]),
+        part_sums={str(k): float(v) for k, v in (s.get("part_sums") or {}).items()},
+        history=s["history"],
+        best_loss=math.inf if best_loss is None else float(best_loss),
+        best_epoch=s["best_epoch"],
+        bad_epochs=s["bad_epochs"],
+        warned_layers=s["warned_layers"],
+        model_state=groups["model"],
+        best_weights=groups["best"] or None,
+        optimizer_state={
+            "state": _optimizer_state(folder, groups["optim"]),
+            "param_groups": _param_groups(folder, opt["param_groups"]),
+        },
+        generator_state=groups["rng"]["generator"],
+        noise_state=groups["rng"].get("noise"),
+        epoch_rng_state=groups["rng"].get("epoch"),
+        tensors=groups["extra"],
+    )
+
+
+def _check_counters(folder: Path, s: dict[str, Any]) -> None:
+    """Refuse a "state" section whose counters, sums or lists are malformed."""
     for key in ("epoch", "step", "best_epoch", "bad_epochs"):
-        _check(_is_int(s.get(key)), folder, f"{key} is not a count")
+        require(is_count(s.get(key)), folder, f"{key} is not a count")
     loss_sum, best_loss = s.get("loss_sum"), s.get("best_loss")
-    _check(
+    require(
         isinstance(loss_sum, (int, float)) and not isinstance(loss_sum, bool),
         folder,
         "loss_sum is not a number",
     )
-    _check(
+    require(
         best_loss is None or isinstance(best_loss, (int, float)),
         folder,
         "best_loss is not a number",
     )
     part_sums = s.get("part_sums") or {}
-    _check(
+    require(
         isinstance(part_sums, dict)
         and all(isinstance(v, (int, float)) for v in part_sums.values()),
         folder,
         "part_sums is not a mapping of numbers",
     )
     history, warned = s.get("history"), s.get("warned_layers")
-    _check(
+    require(
         isinstance(history, list) and all(isinstance(h, dict) for h in history),
         folder,
         "history is not a list of records",
     )
-    _check(
+    require(
         isinstance(warned, list) and all(isinstance(w, str) for w in warned),
         folder,
         "warned_layers is not a list of names",
     )
-    _check("rng.generator" in tensors, folder, "the random generator state is missing")
+
+
+def _tensor_groups(
+    folder: Path, tensors: dict[str, torch.Tensor]
+) -> dict[str, dict[str, torch.Tensor]]:
+    """The tensors by prefix (model, best, optim, extra, rng), prefix removed."""
+    require("rng.generator" in tensors, folder, "the random generator state is missing")
     groups: dict[str, dict[str, torch.Tensor]] = {
         "model": {},
         "best": {},
@@ -242,16 +279,28 @@ def decode_state(
     }
     for name, t in tensors.items():
         prefix, _, rest = name.partition(".")
-        _check(prefix in groups and bool(rest), folder, f"unexpected tensor {name!r}")
+        require(prefix in groups and bool(rest), folder, f"unexpected tensor {name!r}")
         groups[prefix][rest] = t
+    return groups
+
+
+def _optimizer_state(
+    folder: Path, optim: dict[str, torch.Tensor]
+) -> dict[int, dict[str, torch.Tensor]]:
+    """Adam's per-parameter state from its tensors named ``INDEX.KEY``."""
     per_param: dict[int, dict[str, torch.Tensor]] = {}
-    for name, t in groups["optim"].items():
+    for name, t in optim.items():
         idx, _, key = name.partition(".")
-        _check(idx.isdigit() and bool(key), folder, f"bad optimizer tensor {name!r}")
+        require(idx.isdigit() and bool(key), folder, f"bad optimizer tensor {name!r}")
         per_param.setdefault(int(idx), {})[key] = t
+    return per_param
+
+
+def _param_groups(folder: Path, groups: list[Any]) -> list[dict[str, Any]]:
+    """The optimizer's param_groups from JSON (betas back to a tuple)."""
     param_groups = []
-    for g in opt["param_groups"]:
-        _check(
+    for g in groups:
+        require(
             isinstance(g, dict) and isinstance(g.get("params"), list),
             folder,
             "bad optimizer param_group",
@@ -262,33 +311,15 @@ def decode_state(
                 for k, v in g.items()
             }
         )
-    return Checkpoint(
-        path=folder,
-        meta=meta,
-        architecture=arch,
-        epoch=s["epoch"],
-        step=s["step"],
-        loss_sum=float(loss_sum),
-        part_sums={str(k): float(v) for k, v in part_sums.items()},
-        history=history,
-        best_loss=math.inf if best_loss is None else float(best_loss),
-        best_epoch=s["best_epoch"],
-        bad_epochs=s["bad_epochs"],
-        warned_layers=warned,
-        model_state=groups["model"],
-        best_weights=groups["best"] or None,
-        optimizer_state={"state": per_param, "param_groups": param_groups},
-        generator_state=groups["rng"]["generator"],
-        noise_state=groups["rng"].get("noise"),
-        epoch_rng_state=groups["rng"].get("epoch"),
-        tensors=groups["extra"],
-    )
+    return param_groups
 
 
-def _check(cond: bool, path: Path, what: str) -> None:
+def require(cond: bool, path: Path, what: str) -> None:
+    """Raise ModelFormatError saying checkpoint `path` is corrupted unless `cond`."""
     if not cond:
         raise ModelFormatError(f"checkpoint {path} is corrupted: {what}")
 
 
-def _is_int(v: Any) -> bool:
+def is_count(v: Any) -> bool:
+    """True for an int >= 0 (not a bool): an epoch, step or version number."""
     return isinstance(v, int) and not isinstance(v, bool) and v >= 0

@@ -33,10 +33,10 @@ from .state import (
     FORMAT,
     FORMAT_VERSION,
     Checkpoint,
-    _check,
-    _is_int,
     decode_state,
     encode_state,
+    is_count,
+    require,
 )
 
 STATE_FILE = "state.json"
@@ -143,22 +143,24 @@ def _read_one(folder: Path) -> Checkpoint:
     from safetensors import SafetensorError
     from safetensors.torch import load
 
-    from ..io import _read, read_checked
+    from ..io import read_checked
 
-    raw = _read(folder / STATE_FILE, MAX_STATE_BYTES)
+    raw = read_checked(
+        folder / STATE_FILE, limit=MAX_STATE_BYTES, what="an aekit config"
+    )
     try:
         doc = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise ModelFormatError(
             f"checkpoint {folder}: {STATE_FILE} is not valid JSON ({e})"
         ) from None
-    _check(
+    require(
         isinstance(doc, dict) and doc.get("format") == FORMAT,
         folder,
         f"{STATE_FILE} is not an aekit checkpoint",
     )
     version = doc.get("format_version")
-    if not _is_int(version) or not 1 <= version <= FORMAT_VERSION:
+    if not is_count(version) or not 1 <= version <= FORMAT_VERSION:
         raise ModelFormatError(
             f"checkpoint {folder} has format version {version!r} (written by aekit "
             f"{doc.get('aekit_version', '?')}); this aekit reads version "

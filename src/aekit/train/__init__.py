@@ -1,0 +1,79 @@
+"""Training: the loop, its state, its options and its callbacks.
+
+The modules: `config` (TrainConfig and the "auto" budget), `state` (TrainState,
+the optimizer, the generators, the best weights), `callbacks` (the Callback
+hooks, and early stopping, the dead-unit policy and progress built from them),
+`validation` (the loss on held-out rows, dead units), `numerics` (subnormal
+Adam moments, divergence), `loop` (`train`, and the agreement of ranks to stop).
+"""
+
+from __future__ import annotations
+
+from .callbacks import (
+    Callback,
+    DeadUnitPolicy,
+    EarlyStopping,
+    ProgressBar,
+    default_callbacks,
+    epoch_line,
+)
+from .config import (
+    AUTO_MIN_EPOCHS,
+    AUTO_PATIENCE,
+    AUTO_STEPS,
+    DEAD_UNIT_POLICIES,
+    PRECISIONS,
+    TrainConfig,
+    resolve_budget,
+)
+from .loop import agree_to_stop, train
+from .numerics import (
+    FLUSH_EVERY,
+    LARGEST_SUBNORMAL,
+    divergence_message,
+    flush_subnormal_moments,
+)
+from .state import (
+    NOISE_SEED_OFFSET,
+    TrainState,
+    keep_best,
+    make_optimizer,
+    new_noise_generator,
+    new_state,
+    restore_best,
+)
+from .validation import EVAL_VALUES, as_rows, autocast, eval_rows, evaluate_loss
+
+__all__ = [
+    "AUTO_MIN_EPOCHS",
+    "AUTO_PATIENCE",
+    "AUTO_STEPS",
+    "DEAD_UNIT_POLICIES",
+    "EVAL_VALUES",
+    "FLUSH_EVERY",
+    "LARGEST_SUBNORMAL",
+    "NOISE_SEED_OFFSET",
+    "PRECISIONS",
+    "Callback",
+    "DeadUnitPolicy",
+    "EarlyStopping",
+    "ProgressBar",
+    "TrainConfig",
+    "TrainState",
+    "agree_to_stop",
+    "as_rows",
+    "autocast",
+    "default_callbacks",
+    "divergence_message",
+    "epoch_line",
+    "eval_rows",
+    "evaluate_loss",
+    "flush_subnormal_moments",
+    "keep_best",
+    "make_optimizer",
+    "new_noise_generator",
+    "new_state",
+    "resolve_budget",
+    "restore_best",
+    "train",
+]

@@ -1,0 +1,156 @@
+"""Callbacks: hooks into the loop, and the loop's own behaviours built from them.
+
+`Callback` has a no-op method per hook. The loop runs `default_callbacks`
+(early stopping, the dead-unit policy, progress) before the caller's, at every
+hook. They keep what must survive a resume in the `TrainState` (best loss and
+weights, bad epochs, layers warned about), which checkpoints save, so they
+carry no state of their own.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from typing import Any
+
+from torch import nn
+
+from .. import distributed
+from ..errors import DeadUnitWarning
+from ..layers import hidden_layers, switch_activation
+from .config import TrainConfig
+from .state import TrainState, keep_best
+
+
+class Callback:
+    """Base class of training callbacks; every hook is a no-op until overridden.
+
+    A hook may set ``state.stop_requested = True`` to end training at the next
+    step boundary (the state then still describes a consistent point to resume).
+    At ``on_epoch_end``, ``state.history[-1]`` is the epoch's record.
+    """
+
+    def on_train_begin(self, state: TrainState) -> None:
+        pass
+
+    def on_batch_end(self, state: TrainState) -> None:
+        pass
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        pass
+
+    def on_train_end(self, state: TrainState) -> None:
+        pass
+
+
+class EarlyStopping(Callback):
+    """Keep the best weights by ``state.monitor_loss``; stop after `patience` worse.
+
+    `patience` is in epochs; None never stops (the best weights are still kept).
+    """
+
+    def __init__(self, patience: int | None) -> None:
+        self.patience = patience
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        if state.monitor_loss < state.best_loss:
+            state.best_loss, state.best_epoch = state.monitor_loss, state.epoch
+            state.bad_epochs = 0
+            keep_best(state)
+        else:
+            state.bad_epochs += 1
+        if self.patience is not None and state.bad_epochs >= self.patience:
+            state.stopped_early = True
+
+
+class DeadUnitPolicy(Callback):
+    """Act on ReLU layers whose dead share reaches `threshold` after an epoch.
+
+    `policy` "warn" warns once per layer (on rank 0 alone), "switch" turns the
+    layer into leaky_relu, "ignore" does nothing. The layers switched go into
+    the epoch's record, under "switched".
+    """
+
+    def __init__(
+        self, policy: str, threshold: float, world: distributed.World | None = None
+    ) -> None:
+        self.policy, self.threshold, self.world = policy, threshold, world
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        if self.policy == "ignore":
+            return
+        record = state.history[-1]
+        module = state.module
+        for name, stack, idx in list(hidden_layers(module)):
+            frac = record["dead_fraction"].get(name, 0.0)
+            if not isinstance(stack[idx], nn.ReLU) or frac < self.threshold:
+                continue
+            if self.policy == "switch":
+                switch_activation(module, name, "leaky_relu")
+                record["switched"].append(name)
+            elif name not in state.warned_layers:
+                state.warned_layers.append(name)
+                if self.world is not None and not self.world.is_main:
+                    continue  # rank 0 says it for all
+                warnings.warn(
+                    f"{frac:.0%} of the ReLU units in hidden layer {name} output zero "
+                    f"for every validation row (threshold {self.threshold:.0%}); "
+                    "consider activation='leaky_relu', a lower lr, or "
+                    "dead_units='switch'",
+                    DeadUnitWarning,
+                    stacklevel=2,
+                )
+
+
+class ProgressBar(Callback):
+    """On rank 0: a bar of epochs on a terminal (verbose >= 1), a line an epoch (2)."""
+
+    def __init__(
+        self, max_epochs: int, verbose: int, world: distributed.World | None = None
+    ) -> None:
+        self.max_epochs, self.verbose = max_epochs, verbose
+        self.is_main = world is None or world.is_main
+        self.bar: Any = None
+
+    def on_train_begin(self, state: TrainState) -> None:
+        from tqdm.auto import tqdm
+
+        show = self.verbose >= 1 and sys.stderr.isatty() and self.is_main
+        self.bar = tqdm(
+            total=self.max_epochs,
+            initial=state.epoch,
+            disable=not show,
+            unit="epoch",
+            leave=False,
+            dynamic_ncols=True,
+        )
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        if self.verbose >= 2 and self.is_main:
+            print(epoch_line(state.history[-1], self.max_epochs), file=sys.stderr)
+        self.bar.set_postfix(loss=f"{state.monitor_loss:.4g}", refresh=False)
+        self.bar.update(1)
+
+    def on_train_end(self, state: TrainState) -> None:
+        self.bar.close()
+
+
+def default_callbacks(
+    cfg: TrainConfig, world: distributed.World | None = None
+) -> list[Callback]:
+    """The loop's own behaviours, in the order they run: stop, dead units, progress."""
+    return [
+        EarlyStopping(cfg.patience),
+        DeadUnitPolicy(cfg.dead_units, cfg.dead_unit_threshold, world),
+        ProgressBar(cfg.max_epochs, cfg.verbose, world),
+    ]
+
+
+def epoch_line(h: dict[str, Any], max_epochs: int) -> str:
+    """The line verbose=2 prints for the epoch record `h`."""
+    val = "" if h["val_loss"] is None else f" val_loss {h['val_loss']:.5f}"
+    dead = max(h["dead_fraction"].values(), default=0.0)
+    return (
+        f"epoch {h['epoch']}/{max_epochs} train_loss {h['train_loss']:.5f}{val} "
+        f"max_dead {dead:.0%} {h['seconds']:.2f}s"
+    )
