@@ -175,6 +175,27 @@ def test_every_estimator_parameter_has_a_flag_with_its_true_default(capsys):
     assert "--no-scale" in out and "--quiet" in out and "--verbose" in out
 
 
+def test_train_asks_for_progress_whatever_the_estimator_default(
+    capsys, files, tmp_path, monkeypatch
+):
+    init = aekit.AutoEncoder.__init__
+    defaults = dict(inspect.signature(init).parameters)
+    assert defaults["verbose"].default is not inspect.Parameter.empty
+    quiet = tuple(
+        0 if name == "verbose" else p.default
+        for name, p in defaults.items()
+        if p.default is not inspect.Parameter.empty
+    )
+    monkeypatch.setattr(init, "__defaults__", quiet)  # the estimator says verbose=0
+    assert aekit.AutoEncoder().verbose == 0
+    for flags, verbose in (([], 1), (["--verbose"], 2), (["--quiet"], 0)):
+        m = tmp_path / f"m{verbose}"
+        code, out, _ = run(capsys, "train", files.npy, "-o", m, *TINY[:-1], *flags)
+        assert code == 0
+        assert json.loads((m / "train_config.json").read_text())["verbose"] == verbose
+        assert ("model saved to" in out) == (verbose > 0)
+
+
 # -- every command, every format -------------------------------------------------
 
 
