@@ -175,6 +175,42 @@ def test_every_estimator_parameter_has_a_flag_with_its_true_default(capsys):
     assert "--no-scale" in out and "--quiet" in out and "--verbose" in out
 
 
+def builtin_families():
+    """The families that aekit's own families package registers."""
+    from aekit.registry import FAMILIES, get_family
+
+    get_family("halving")  # loads the built-in families
+    return sorted(
+        n
+        for n, f in FAMILIES.items()
+        if type(f).__module__.startswith("aekit.families")
+    )
+
+
+def test_model_help_names_every_family(capsys):
+    from aekit.cli.arguments import builtin_family_names
+
+    families = builtin_families()
+    assert len(families) > 2
+    assert sorted(builtin_family_names()) == families  # read without importing torch
+    _, out, _ = run(capsys, "train", "--help")
+    shown = " ".join(out.split())
+    assert f"model family: {', '.join(families)} (default: pca_anchored)" in shown
+
+
+def test_model_help_without_torch_names_every_family():
+    code = (
+        "import sys; from aekit.cli import main; main(['train', '--help']); "
+        "print('torch' in sys.modules)"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    shown = " ".join(r.stdout.split())
+    assert shown.endswith(" False")
+    assert f"model family: {', '.join(builtin_families())} (default:" in shown
+
+
 def test_train_asks_for_progress_whatever_the_estimator_default(
     capsys, files, tmp_path, monkeypatch
 ):

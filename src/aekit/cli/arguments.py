@@ -1,4 +1,4 @@
-"""The option groups that several commands share.
+"""The option groups that several commands share, and the model families' names.
 
 Estimator options (`aekit train`'s flags, from `ESTIMATOR_OPTIONS`), data
 options, checkpoint options and the MODEL_DIR DATA -o arguments of the commands
@@ -9,7 +9,10 @@ that use a saved model. Nothing here imports torch: `aekit --help` and
 from __future__ import annotations
 
 import argparse
+import re
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 from .options import (
@@ -54,11 +57,48 @@ TABLE_HELP = "table: .npy, .npz, .csv, .tsv, .parquet"
 MODEL_DIR_HELP = "a folder written by 'aekit train'"
 
 
+def family_choices() -> list[str]:
+    """The names --model takes: the registered model families, sorted.
+
+    The registry imports torch; once it is loaded, it answers (with any family
+    registered since). Before, the built-in families' names are read from
+    their modules' source (``name = "..."``) without importing them, so that
+    building the parser never loads torch.
+    """
+    if "aekit.registry" in sys.modules:
+        from ..registry import DEFAULT_FAMILY, FAMILIES, get_family
+
+        get_family(DEFAULT_FAMILY)  # loads the built-in families
+        return sorted(FAMILIES)
+    return sorted(builtin_family_names())
+
+
+def builtin_family_names() -> set[str]:
+    """The ``name`` of every family class in aekit's families package, unimported."""
+    folder = Path(__file__).resolve().parent.parent / "families"
+    declared = re.compile(r'^    name = "(\w+)"$', re.MULTILINE)
+    return {
+        name
+        for source in folder.glob("*.py")
+        for name in declared.findall(source.read_text(encoding="utf-8"))
+    }
+
+
+def _model_help() -> str:
+    """--model's help: every family by name, and the default."""
+    from ..params import default_text
+
+    names = ", ".join(family_choices())
+    return f"model family: {names} (default: {default_text('model')})"
+
+
 def add_estimator_options(p: argparse.ArgumentParser) -> None:
     """The AutoEncoder's parameters as flags, --verbose/--quiet for verbose."""
     g = p.add_argument_group("model and training (flags override --config)")
     for name, (kind, help_text) in ESTIMATOR_OPTIONS.items():
         flag = "--" + name.replace("_", "-")
+        if name == "model":
+            help_text = _model_help()
         if kind == "bool":
             g.add_argument(
                 flag,
