@@ -93,10 +93,8 @@ def run(args: argparse.Namespace) -> int:
     )
     est = make_estimator(options, ckpt.get("params"))
     fit_kwargs = {k: v for k, v in ckpt.items() if k != "params"}
-    from ...checkpoint import StopOnSignal  # SIGINT/SIGTERM stop at the next step
-
     try:
-        seconds = fit(est, features, [StopOnSignal()], **fit_kwargs)
+        seconds = fit(est, features, _callbacks(), **fit_kwargs)
     except DivergenceError as e:
         raise diverged(e, args, ckpt.get("checkpoint_dir"), est.lr) from None
     if not distributed.world().is_main:  # under torchrun, rank 0 alone writes
@@ -131,6 +129,13 @@ def make_estimator(
     except ValueError as e:
         raise CommandError(str(e)) from None
     return AutoEncoder(**params)
+
+
+def _callbacks() -> list[Any]:
+    """Callbacks for `fit`: SIGINT/SIGTERM stop training at the next step."""
+    from ...checkpoint import StopOnSignal
+
+    return [StopOnSignal()]
 
 
 def fit(
