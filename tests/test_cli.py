@@ -176,6 +176,66 @@ def test_every_estimator_parameter_has_a_flag_with_its_true_default(capsys):
     assert "--no-scale" in out and "--quiet" in out and "--verbose" in out
 
 
+def builtin_families():
+    """The families that aekit's own families package registers."""
+    from aekit.registry import FAMILIES, get_family
+
+    get_family("halving")  # loads the built-in families
+    return sorted(
+        n
+        for n, f in FAMILIES.items()
+        if type(f).__module__.startswith("aekit.families")
+    )
+
+
+def test_model_help_names_every_family(capsys):
+    from aekit.registry import FAMILIES
+
+    from aekit.cli.arguments import builtin_family_names
+
+    families = builtin_families()
+    assert len(families) > 2
+    assert sorted(builtin_family_names()) == families  # read without importing torch
+    _, out, _ = run(capsys, "train", "--help")
+    shown = " ".join(out.split())
+    registered = ", ".join(sorted(FAMILIES))  # by other tests too, once loaded
+    assert f"model family: {registered} (default: pca_anchored)" in shown
+
+
+def test_model_help_without_torch_names_every_family():
+    code = (
+        "import sys; from aekit.cli import main; main(['train', '--help']); "
+        "print('torch' in sys.modules)"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    shown = " ".join(r.stdout.split())
+    assert shown.endswith(" False")
+    assert f"model family: {', '.join(builtin_families())} (default:" in shown
+
+
+def test_train_asks_for_progress_whatever_the_estimator_default(
+    capsys, files, tmp_path, monkeypatch
+):
+    init = aekit.AutoEncoder.__init__
+    defaults = dict(inspect.signature(init).parameters)
+    assert defaults["verbose"].default is not inspect.Parameter.empty
+    quiet = tuple(
+        0 if name == "verbose" else p.default
+        for name, p in defaults.items()
+        if p.default is not inspect.Parameter.empty
+    )
+    monkeypatch.setattr(init, "__defaults__", quiet)  # the estimator says verbose=0
+    assert aekit.AutoEncoder().verbose == 0
+    for flags, verbose in (([], 1), (["--verbose"], 2), (["--quiet"], 0)):
+        m = tmp_path / f"m{verbose}"
+        code, out, _ = run(capsys, "train", files.npy, "-o", m, *TINY[:-1], *flags)
+        assert code == 0
+        assert json.loads((m / "train_config.json").read_text())["verbose"] == verbose
+        assert ("model saved to" in out) == (verbose > 0)
+
+
 # -- every command, every format -------------------------------------------------
 
 

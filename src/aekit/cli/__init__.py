@@ -8,16 +8,21 @@ torch and the estimator are imported inside the commands, so ``aekit --help``
 stays fast.
 
 The modules, from the shell down: `run` (main: dispatch, errors and statuses),
-`parser` (commands and flags), `train`, `commands` and `evidence` (what each
-command does; `evidence` holds score and report), `config` (--config files,
-flags and checkpoints resolved to options), `options` (the option tables, value
-types and statuses they all share).
+`parser` (the subcommands, assembled from `commands`), `commands` (one module
+per command: its flags, its example and what it does), `arguments` (the option
+groups several commands share), `config` (--config files, flags and checkpoints
+resolved to options), `resume`, `model_dir` and `text` (what train and tune
+write and say), `stream` and `parts` (encode, reconstruct and score, a block or
+a rank at a time), `inputs` (the saved model and a table's features, which all
+of them read) and `options` (the option tables, value types and statuses they
+all share).
 """
 
 from __future__ import annotations
 
-from .commands import describe_model
+from .commands.info import describe_model
 from .config import checkpoint_options, read_config, resolve_train_options
+from .model_dir import history_csv
 from .options import (
     DATA_OPTIONS,
     ESTIMATOR_OPTIONS,
@@ -32,8 +37,8 @@ from .options import (
     CommandError,
 )
 from .parser import build_parser
+from .resume import resume_command
 from .run import main
-from .train import history_csv, resume_command
 
 __all__ = [
     "DATA_OPTIONS",

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from .options import (
-    _INFO_KEYS,
     DATA_OPTIONS,
     ESTIMATOR_OPTIONS,
     EXPLICIT_NONE,
+    INFO_KEYS,
     CommandError,
-    _names,
+    parse_names,
 )
 
 
@@ -87,7 +87,7 @@ def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for key, value in raw.items():
         name = str(key).replace("-", "_")
-        if name in _INFO_KEYS:
+        if name in INFO_KEYS:
             continue
         if name not in kinds:
             close = difflib.get_close_matches(name, list(kinds), n=1)
@@ -216,7 +216,7 @@ def _check_value(p: Path, name: str, kind: str, v: Any) -> Any:
         }[kind]
         raise CommandError(f"{p}: {name} must be {expected}, got {_short(v)}")
     if kind == "names" and isinstance(v, str):
-        return _names(v)
+        return parse_names(v)
     return v
 
 
@@ -271,7 +271,7 @@ def checkpoint_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-def _check_resume_options(
+def check_resume_options(
     options: dict[str, Any], saved: dict[str, Any], path: Path
 ) -> None:
     """Refuse options that a resumed run may not change, naming the flag.

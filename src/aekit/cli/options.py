@@ -19,6 +19,10 @@ EXIT_BROKEN_PIPE = 141  # the reader of stdout left: 128 + SIGPIPE, as shell too
 TRAIN_CONFIG_FILE = "train_config.json"
 HISTORY_FILE = "history.csv"
 
+# The verbose level of `aekit train` without --verbose or --quiet: a progress bar
+# and a summary, whatever the estimator's own default is.
+DEFAULT_VERBOSE = 1
+
 
 class CommandError(Exception):
     """A problem the user can fix; printed as ``aekit: error: ...``, exit status 2."""
@@ -36,7 +40,8 @@ class _ExplicitNone:
 EXPLICIT_NONE: Any = _ExplicitNone()
 
 
-def _widths(text: str) -> Any:
+def parse_widths(text: str) -> Any:
+    """--hidden-dims: comma-separated widths, or 'auto'/'none' for the rule."""
     if text.strip().lower() in (_NONE, "auto"):
         return EXPLICIT_NONE
     try:
@@ -47,7 +52,8 @@ def _widths(text: str) -> Any:
         ) from None
 
 
-def _int_or_none(text: str) -> Any:
+def parse_int_or_none(text: str) -> Any:
+    """An integer, or 'none' to set the option to None."""
     if text.strip().lower() == _NONE:
         return EXPLICIT_NONE
     try:
@@ -58,11 +64,13 @@ def _int_or_none(text: str) -> Any:
         ) from None
 
 
-def _names(text: str) -> list[str]:
+def parse_names(text: str) -> list[str]:
+    """Comma-separated column names, blanks dropped."""
     return [n.strip() for n in text.split(",") if n.strip()]
 
 
-def _image_shape(text: str) -> tuple[int, int]:
+def parse_image_shape(text: str) -> tuple[int, int]:
+    """HEIGHTxWIDTH, e.g. 28x28."""
     try:
         h, w = (int(s) for s in text.lower().split("x"))
     except ValueError:
@@ -74,7 +82,8 @@ def _image_shape(text: str) -> tuple[int, int]:
     return h, w
 
 
-def _keep_last(text: str) -> Any:
+def parse_keep_last(text: str) -> Any:
+    """--keep-last: an integer, or 'all' to keep every checkpoint."""
     if text.strip().lower() == "all":
         return EXPLICIT_NONE
     try:
@@ -85,7 +94,8 @@ def _keep_last(text: str) -> Any:
         ) from None
 
 
-def _int_or_auto(text: str) -> Any:
+def parse_int_or_auto(text: str) -> Any:
+    """An integer, 'auto', or 'none' to set the option to None."""
     t = text.strip().lower()
     if t == "auto":
         return "auto"
@@ -99,7 +109,7 @@ def _int_or_auto(text: str) -> Any:
         ) from None
 
 
-def _option_value(text: str) -> Any:
+def parse_option_value(text: str) -> Any:
     """A model option's value: true/false, null, an int, a float, else the text."""
     t = text.strip()
     if t.lower() in ("true", "false"):
@@ -114,7 +124,8 @@ def _option_value(text: str) -> Any:
     return t
 
 
-def _model_options(text: str) -> Any:
+def parse_model_options(text: str) -> Any:
+    """--model-options: name=value pairs, or 'none'."""
     if text.strip().lower() == _NONE:
         return EXPLICIT_NONE
     options = {}
@@ -124,7 +135,7 @@ def _model_options(text: str) -> Any:
             raise argparse.ArgumentTypeError(
                 f"expected name=value pairs such as train_pca=false, got {text!r}"
             )
-        options[key.strip()] = _option_value(value)
+        options[key.strip()] = parse_option_value(value)
     return options
 
 
@@ -150,4 +161,4 @@ DATA_OPTIONS: dict[str, str] = {
 }
 
 # Recorded in train_config.json for the record and ignored when it is read back.
-_INFO_KEYS = ("aekit_version", "data", "seed")
+INFO_KEYS = ("aekit_version", "data", "seed")

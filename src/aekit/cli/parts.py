@@ -12,26 +12,16 @@ ignores files starting with ``_`` and gets every row once.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from .inputs import FeatureChoice, load_model, model_features
 from .options import EXIT_OK, CommandError
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from ..data import Features
-    from ..estimator import AutoEncoder
+from .stream import Columns
 
 MANIFEST = "_manifest.json"
 _PART = re.compile(r"^part-\d{5}\.parquet$")
-
-# (model, this rank's features, first row) -> columns of this rank's rows
-Columns = Callable[["AutoEncoder", "Features", int], "dict[str, np.ndarray]"]
 
 
 def in_parts() -> bool:
@@ -63,9 +53,18 @@ def _ours(name: str) -> bool:
 
 
 def write_parts(
-    args: argparse.Namespace, what: str, columns: Columns, carry: bool
+    model: str,
+    data_path: str,
+    output: str,
+    what: str,
+    columns: Columns,
+    choice: FeatureChoice,
+    key: str | None = None,
 ) -> int:
-    """Compute `columns` on this rank's share of the rows; write part and manifest."""
+    """Compute `columns` on this rank's share of the rows; write part and manifest.
+
+    `what` names the rows' output in the manifest and the message ("codes").
+    """
     import numpy as np
     import torch
     import torch.distributed as dist
@@ -73,9 +72,8 @@ def write_parts(
     from .. import distributed
     from ..data import Features, write_table
     from ..io import write_atomic
-    from .commands import _features, _load
 
-    out = Path(args.output)
+    out = Path(output)
     _check_folder(out)  # on every rank, before any writes
     world, _ = distributed.setup(torch.device("cpu"))
     dist.barrier()
@@ -85,8 +83,8 @@ def write_parts(
             if _PART.match(p.name) or p.name == MANIFEST:
                 p.unlink()
     dist.barrier()
-    est = _load(args.model)
-    features = _features(est, args, carry=args.carry_columns if carry else ())
+    est = load_model(model)
+    features = model_features(est, data_path, choice, key)
     n = len(features.X)
     start, count = distributed.share(n, world)
     here = Features(

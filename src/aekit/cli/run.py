@@ -22,8 +22,8 @@ from .options import (
     EXIT_OK,
     CommandError,
 )
-from .parser import _unknown_arguments, build_parser
-from .train import _interrupted_text
+from .parser import parse_arguments
+from .resume import interrupted_text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,11 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     try:
         with _sigterm_raises():
-            parser = build_parser()
             try:
-                args, extra = parser.parse_known_args(argv)
-                if extra:
-                    _unknown_arguments(parser, args.command, extra)
+                args = parse_arguments(argv)
             except CommandError as e:
                 return _error(str(e))
             except SystemExit as e:  # --help and --version
@@ -110,7 +107,7 @@ def _run(args: argparse.Namespace) -> int:
     except TrainingInterrupted as e:
         if args.debug:
             traceback.print_exc()
-        print(f"aekit: {_interrupted_text(e, args)}", file=sys.stderr)
+        print(f"aekit: {interrupted_text(e, args)}", file=sys.stderr)
         return e.exit_code
     except DivergenceError as e:
         return _error(str(e), args.debug, EXIT_DIVERGED)

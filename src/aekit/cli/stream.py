@@ -11,14 +11,23 @@ the same columns go to one Parquet part per rank instead (`parts`).
 
 from __future__ import annotations
 
-import argparse
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .parts import Columns
+from .inputs import FeatureChoice, load_model, select_features
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..data import Features
+    from ..estimator import AutoEncoder
 
 BLOCK_VALUES = 2**22  # input values per block: 16 MB of float32 features
+
+# (model, a block's or a rank's features, its first row) -> the output columns
+Columns = Callable[["AutoEncoder", "Features", int], "dict[str, np.ndarray]"]
 
 
 @dataclass
@@ -31,27 +40,36 @@ class Written:
     model: Any = None  # the AutoEncoder that computed the columns
 
 
-def write_streamed(args: argparse.Namespace, columns: Columns, carry: bool) -> Written:
-    """Compute `columns` block by block over the input; write them to ``args.output``."""
+def write_streamed(
+    model: str,
+    data_path: str,
+    output: str,
+    columns: Columns,
+    choice: FeatureChoice,
+    key: str | None = None,
+) -> Written:
+    """Compute `columns` block by block over the table; write them to `output`.
+
+    The model is loaded from the folder `model` once `output` is known to be
+    writable; `choice` says which of the table's columns are features.
+    """
     import numpy as np
     from tqdm.auto import tqdm
 
     from .. import data
-    from .commands import _load, _select
 
-    carried = carry and bool(args.carry_columns)
     out = data.check_output(
-        args.output, carried=carried, inputs=(args.data, args.model)
+        output, carried=bool(choice.carry_columns), inputs=(data_path, model)
     )
-    est = _load(args.model)
+    est = load_model(model)
     rows = max(1, BLOCK_VALUES // max(1, int(est.n_features_in_)))
     done = Written(model=est)
     bar = tqdm(
         disable=not sys.stderr.isatty(), unit="row", leave=False, dynamic_ncols=True
     )
     with bar, data.TableWriter(out) as writer:
-        for block in data.iter_table(args.data, rows, key=args.key):
-            features = _select(est, args, block, args.carry_columns if carry else ())
+        for block in data.iter_table(data_path, rows, key=key):
+            features = select_features(est, block, choice)
             cols = columns(est, features, done.rows)
             writer.write(cols)
             for name, col in cols.items():

@@ -187,10 +187,6 @@ class AutoEncoder(
         self.random_state = random_state
         self.verbose = verbose
 
-    @property
-    def _n_features_out(self) -> int:
-        return self.fitted_.latent_dim
-
     def _validate(self, X: Any, reset: bool) -> np.ndarray:
         if X is None:
             raise TypeError(
@@ -396,8 +392,7 @@ class AutoEncoder(
     ) -> None:
         """Write the fitted model to folder `path` (config.json + model.safetensors).
 
-        `extra_files` (name -> bytes) go into the folder too, committed in the
-        same atomic rename as the model (the CLI's ``train_config.json``).
+        `extra_files` (name -> bytes) are committed with it, in the same rename.
         """
         check_is_fitted(self)
         save_model(

@@ -50,3 +50,8 @@ class Learned:
     @threshold_.setter
     def threshold_(self, value: float | None) -> None:
         self.fitted_.threshold = value
+
+    @property
+    def _n_features_out(self) -> int:
+        """Output width for scikit-learn's get_feature_names_out: the code size."""
+        return self.fitted_.latent_dim

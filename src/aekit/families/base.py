@@ -257,7 +257,7 @@ class Family:
             act_layer, act = "", "linear"
             if parent in stacks and idx.isdigit():
                 act_layer = f"{parent}.{int(idx) + 1}"
-                act = _act_name(stacks[parent][int(idx) + 1])
+                act = act_name(stacks[parent][int(idx) + 1])
             out.append(
                 {
                     "layer": name,
@@ -288,7 +288,8 @@ def _stack_widths(stack: DenseStack) -> list[int]:
     return [lin[0].in_features, *(m.out_features for m in lin)]
 
 
-def _act_name(act: nn.Module) -> str:
+def act_name(act: nn.Module) -> str:
+    """The name of an activation module ("relu", ..., "linear" for identity)."""
     names = {
         nn.ReLU: "relu",
         nn.LeakyReLU: "leaky_relu",

@@ -240,9 +240,9 @@ class Convolutional(Family):
 
 
 def _act(m: Any) -> str:
-    from .base import _act_name
+    from .base import act_name
 
-    return _act_name(m)
+    return act_name(m)
 
 
 CONVOLUTIONAL = register_family(Convolutional())

@@ -22,7 +22,7 @@ from .atomic import (
     write_atomic,
     write_folder_atomic,
 )
-from .folder import model_target, read_folder, save_folder, saving_with
+from .folder import model_target, read_folder, save_folder
 from .layout import (
     CONFIG_FILE,
     FORMAT,
@@ -33,8 +33,6 @@ from .layout import (
     WEIGHTS_FILE,
 )
 from .read import read_checked, read_config
-
-_read = read_config  # the old name, until checkpoint.store reads `read_config`
 
 __all__ = [
     "CONFIG_FILE",
@@ -54,7 +52,6 @@ __all__ = [
     "read_config",
     "read_folder",
     "save_folder",
-    "saving_with",
     "write_atomic",
     "write_folder_atomic",
 ]

@@ -8,12 +8,9 @@ a truncated, bit-flipped or mismatched pair is refused with `ModelFormatError`
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Iterator
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -24,25 +21,6 @@ from ..version import __version__
 from .atomic import write_folder_atomic
 from .layout import CONFIG_FILE, FORMAT, FORMAT_VERSION, MAX_CONFIG_BYTES, WEIGHTS_FILE
 from .read import read_checked, read_config
-
-_extra_files: ContextVar[dict[str, bytes] | None] = ContextVar(
-    "aekit_extra_files", default=None
-)
-
-
-@contextlib.contextmanager
-def saving_with(files: dict[str, bytes]) -> Iterator[None]:
-    """Within the block, every `save_folder` also writes `files` into the folder.
-
-    So a caller that saves through `AutoEncoder.save` (the command line, with
-    its ``train_config.json`` and ``history.csv``) gets them committed in the
-    same rename as the model.
-    """
-    token = _extra_files.set(files)
-    try:
-        yield
-    finally:
-        _extra_files.reset(token)
 
 
 def model_target(folder: str | os.PathLike[str]) -> Path:
@@ -77,14 +55,13 @@ def save_folder(
 ) -> Path:
     """Write a model folder whole: into a hidden sibling, then renamed into place.
 
-    `extra_files` (name -> bytes), and those of an enclosing `saving_with`, are
-    written into the folder too. Other entries of a folder being replaced (a
+    `extra_files` (name -> bytes) are written into the folder too. Other entries of a folder being replaced (a
     checkpoint folder, a report) are moved into the new one.
     """
     from safetensors.torch import save
 
     folder = model_target(folder)
-    files = {**(_extra_files.get() or {}), **(extra_files or {})}
+    files = dict(extra_files or {})
     blob = save({k: v.detach().cpu().contiguous() for k, v in tensors.items()})
     config = {
         "format": FORMAT,
