@@ -122,7 +122,10 @@ def run_aekit(
         from aekit.families import AEConfig, AutoEncoderNet
     except ImportError:  # an aekit from before model families (--baseline-src)
         from aekit.model import AEConfig, AutoEncoderNet  # type: ignore[no-redef]
-    from aekit.data.rows import ScaledRows
+    try:
+        from aekit.data.rows import ScaledRows
+    except ImportError:  # an aekit from before the rows moved (--baseline-src)
+        from aekit.prepare import ScaledRows  # type: ignore[no-redef]
     from aekit.scaling import MinMaxScaling
     from aekit.train import Callback, TrainConfig, train
 

@@ -105,8 +105,7 @@ PARAMS: dict[str, Param] = {
         _model,
         "the name of a registered model family",
         "str",
-        "model family: pca_anchored (starts as the PCA of its size), halving (the "
-        "founding design)",
+        "model family, by its registered name (aekit.families.FAMILIES)",
     ),
     "hidden_dims": Param(
         None,
