@@ -38,7 +38,7 @@ def encode_state(
     """
     from safetensors.torch import save
 
-    from .. import __version__
+    from ..version import __version__
 
     blobs: dict[str, torch.Tensor] = {}
     for k, v in state.module.state_dict().items():
