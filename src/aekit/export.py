@@ -105,7 +105,7 @@ class _Graph(nn.Module):
         r = self.net(u)
         if self.part == "reconstruct":
             return self.to_original(r)
-        return ((r.float() - u) ** 2).mean(dim=1)  # (batch,), as FittedModel.errors
+        return ((r - u) ** 2).mean(dim=1)  # (batch,), as FittedModel.errors
 
 
 def check_part(part: Any) -> str:
