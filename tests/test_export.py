@@ -250,7 +250,7 @@ def test_metadata_reads_back(pixels, tmp_path):
 def test_a_loaded_model_exports_as_the_cli_will(fitted, pixels, tmp_path):
     ae = fitted("convolutional")
     ae.save(tmp_path / "model")
-    path = to_onnx(aekit.load(tmp_path / "model").fitted_, tmp_path / "e.onnx")
+    path = aekit.to_onnx(aekit.load(tmp_path / "model").fitted_, tmp_path / "e.onnx")
     given, want = expected(ae, "encoder", pixels[N_TRAIN:])
     assert_parity(run(path, given), want)
 

@@ -11,8 +11,9 @@ The graph is traced by torch's TorchScript-based exporter
 ``onnx`` (the torch.export-based default needs onnxscript too), exports the
 families' plain layers (linear, convolution, elementwise activations) to the
 same ONNX operators, and takes about 0.05 s per graph where the default takes
-about 2 s. Every graph is checked with ``onnx.checker.check_model`` before it
-is written. See docs/export.md.
+about 2 s. Every graph is checked with ``onnx.checker.check_model`` and, by
+default, run in onnxruntime against the model itself before it is written.
+See docs/export.md.
 """
 
 from __future__ import annotations
