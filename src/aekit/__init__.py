@@ -37,6 +37,7 @@ _EXPORTS = {
     "evaluate_model": "evaluate",
     "score_table": "evaluate",
     "write_report": "report",
+    "to_onnx": "export",
     "tune": "search",
     "TuneResult": "search",
 }
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     )
     from .estimator import AutoEncoder, load
     from .evaluate import evaluate_model, score_table
+    from .export import to_onnx
     from .families import (
         AEConfig,
         AutoEncoderNet,

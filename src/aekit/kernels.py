@@ -133,7 +133,9 @@ class Dense(nn.Linear):
     """``nn.Linear`` (same parameters and state dict) with the oneDNN fast path.
 
     The fast path is taken for fp32 CPU tensors outside autocast; everything
-    else (CUDA, bf16 autocast, float64) goes through ``F.linear``.
+    else (CUDA, bf16 autocast, float64) goes through ``F.linear``, and so does
+    a trace (``torch.jit.trace``, the ONNX export), which must see a standard
+    operator rather than a private one.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -142,6 +144,7 @@ class Dense(nn.Linear):
             and x.dtype == torch.float32
             and x.dim() == 2
             and not torch.is_autocast_enabled("cpu")
+            and not torch.jit.is_tracing()
             and fast_linear_enabled()
         ):
             return DenseFn.apply(x, self.weight, self.bias)

@@ -373,6 +373,19 @@ class AutoEncoder(
 
         return write_report(self.fitted_, path, X, y, record=self.record_, **kwargs)
 
+    def export_onnx(
+        self, path: str | os.PathLike[str], part: str = "encoder", **kwargs: Any
+    ) -> Any:
+        """Write `part` of this model to `path` as ONNX, scaling inside; return the path.
+
+        See `aekit.export.to_onnx` for the parts and the keyword arguments
+        (needs ``pip install aekit[onnx]``).
+        """
+        check_is_fitted(self)
+        from ..export import to_onnx
+
+        return to_onnx(self.fitted_, path, part=part, **kwargs)
+
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False

@@ -172,14 +172,14 @@ class ConvolutionalNet(nn.Module):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, n_features) -> (batch, latent_dim)"""
         h, w, c = self.config.image_shape
-        img = x.reshape(len(x), h, w, c).permute(0, 3, 1, 2)
+        img = x.reshape(x.shape[0], h, w, c).permute(0, 3, 1, 2)
         return self.to_code(self.conv_encoder(img).flatten(1))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """(batch, latent_dim) -> (batch, n_features), values in (0, 1)"""
         (h, w), c = self.config.sizes[-1], self.config.channels[-1]
-        m = self.from_code_act(self.from_code(z)).reshape(len(z), c, h, w)
-        return self.conv_decoder(m).permute(0, 2, 3, 1).reshape(len(z), -1)
+        m = self.from_code_act(self.from_code(z)).reshape(z.shape[0], c, h, w)
+        return self.conv_decoder(m).permute(0, 2, 3, 1).flatten(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
