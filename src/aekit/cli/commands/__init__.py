@@ -12,7 +12,18 @@ from __future__ import annotations
 import argparse
 from typing import Protocol
 
-from . import encode, evaluate, info, reconstruct, report, sample, score, train, tune
+from . import (
+    encode,
+    evaluate,
+    export,
+    info,
+    reconstruct,
+    report,
+    sample,
+    score,
+    train,
+    tune,
+)
 
 
 class Command(Protocol):
@@ -38,6 +49,7 @@ COMMANDS: tuple[Command, ...] = (
     score,
     report,
     sample,
+    export,
     info,
 )
 
