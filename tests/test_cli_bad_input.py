@@ -532,3 +532,80 @@ def test_ctrl_c_during_the_first_imports_is_one_line(tmp_path):
         cwd=tmp_path,
     )
     assert (r.returncode, r.stderr) == (130, "aekit: interrupted\n")
+
+
+# -- search budgets, a damaged threshold, a sample's seed ------------------------------
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--trials", "-3"], r"--trials must be >= 1, got -3"),
+        (["--trials", "0"], r"--trials must be >= 1, got 0"),
+        (["--timeout", "-1"], r"--timeout must be a number of seconds > 0, got -1.0"),
+        (["--timeout", "nan"], r"--timeout must be a number of seconds > 0, got nan"),
+    ],
+)
+def test_tune_refuses_a_budget_that_runs_nothing(capsys, tmp_path, flags, message):
+    pytest.importorskip("optuna")
+    data = _csv(tmp_path / "good.csv", rows=GOOD_ROWS * 10)
+    argv = ["tune", str(data), "-o", str(tmp_path / "best"), "--latent-dim", "2"]
+    assert main([*argv, *flags]) == 2
+    err = capsys.readouterr().err
+    assert re.fullmatch(f"aekit: error: {message}\n", err), err
+    assert not (tmp_path / "best").exists()
+
+
+def test_tune_api_refuses_a_budget_that_runs_nothing():
+    pytest.importorskip("optuna")
+    from aekit.search import tune
+
+    X = np.random.default_rng(0).random((40, 6))
+    for kw, message in [
+        ({"n_trials": -3}, "n_trials must be an integer >= 1"),
+        ({"timeout": float("nan")}, "timeout must be a number of seconds > 0"),
+        ({"n_trials": None}, "give n_trials or timeout"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            tune(X, latent_dim=2, verbose=0, **kw)
+
+
+def test_a_damaged_threshold_is_named_not_called_old(capsys, model, tmp_path):
+    import shutil
+
+    from aekit import ModelFormatError, load
+    from aekit.io import CONFIG_FILE
+
+    bad = tmp_path / "bad"
+    shutil.copytree(model, bad)
+    config = json.loads((bad / CONFIG_FILE).read_text())
+    config["anomaly_threshold"] = "x"
+    (bad / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(
+        ModelFormatError, match="anomaly_threshold is 'x', not a number"
+    ):
+        load(bad)
+    data = _csv(tmp_path / "new.csv")
+    assert main(["score", str(bad), str(data), "-o", str(tmp_path / "s.csv")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("aekit: error: ") and "damaged" in err and err.count("\n") == 1
+    )
+    assert not (tmp_path / "s.csv").exists()
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**64)])
+def test_sample_names_a_bad_seed(capsys, tmp_path, seed):
+    data = _csv(tmp_path / "good.csv", rows=GOOD_ROWS * 10)
+    argv = ["train", str(data), "-o", str(tmp_path / "vae"), "--latent-dim", "2"]
+    argv += ["--max-epochs", "1", "--quiet", "--model", "variational"]
+    assert main([*argv, "--dead-units", "ignore"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "s.npy"
+    assert main(["sample", str(tmp_path / "vae"), "-n", "4", "-o", str(out),
+                 "--random-state", seed]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert (
+        err == f"aekit: error: --random-state must be in [0, 2**32 - 1], got {seed}\n"
+    )
+    assert not out.exists()

@@ -101,6 +101,12 @@ def _get(d: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
     return v
 
 
+def _short(v: Any, limit: int = 40) -> str:
+    """repr(v), cut to `limit` characters."""
+    text = repr(v)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _number(v: Any) -> bool:
     """A JSON number (not a bool)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool)
@@ -221,13 +227,18 @@ def read_model(path: str | os.PathLike[str]) -> SavedModel:
     except ValueError as e:
         raise ModelFormatError(f"{os.fspath(path)}/{WEIGHTS_FILE}: {e}") from None
     threshold: Any = config.get("anomaly_threshold")
+    if threshold is not None and not (_number(threshold) and math.isfinite(threshold)):
+        raise ModelFormatError(
+            f"{where}: anomaly_threshold is {_short(threshold)}, not a number: the "
+            "file is damaged; load a good copy, or retrain"
+        )
     fitted = FittedModel(
         module,
         family.name,
         scaling,
         names,
         pca=pca,
-        threshold=float(threshold) if _number(threshold) else None,
+        threshold=None if threshold is None else float(threshold),
         loss=params.get("loss", PARAMS["loss"].default),
         precision=params.get("precision", PARAMS["precision"].default),
     )

@@ -11,6 +11,7 @@ PCA of the same size and the default AutoEncoder (`aekit.search.comparison`).
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -86,12 +87,36 @@ def tune(
     """
     optuna = import_optuna()
     t0 = time.perf_counter()
+    check_budget(n_trials, timeout)
     plan = _plan(X, latent_dim, space, fixed, random_state, test_fraction, pruner)
     say = progress_lines(verbose, progress)
     study = open_study(optuna, storage, study_name, pruner, plan.setup, say)
     start_from_default(study, plan.space, latent_dim)
     _optimize(study, plan, latent_dim, n_trials, timeout, say)
     return _refit_and_test(study, plan, refit, compare_default, t0)
+
+
+def check_budget(n_trials: Any, timeout: Any) -> None:
+    """Refuse a trial count or a time budget that could run nothing, naming it."""
+    if n_trials is not None and (
+        isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1
+    ):
+        raise ValueError(
+            f"n_trials must be an integer >= 1 (or None: until the timeout), "
+            f"got {n_trials!r}"
+        )
+    if timeout is not None and (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        raise ValueError(
+            f"timeout must be a number of seconds > 0 (or None: no limit), "
+            f"got {timeout!r}"
+        )
+    if n_trials is None and timeout is None:
+        raise ValueError("give n_trials or timeout: a search needs an end")
 
 
 @dataclass

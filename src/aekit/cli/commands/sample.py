@@ -46,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.n < 0:
         raise CommandError(f"-n must be >= 0, got {args.n}")
+    seed = args.random_state
+    if seed is not None and not 0 <= seed < 2**32:
+        raise CommandError(f"--random-state must be in [0, 2**32 - 1], got {seed}")
     data.check_output(args.output, inputs=(args.model,))
     est = load_model(args.model)
     R = est.sample(args.n, random_state=args.random_state)

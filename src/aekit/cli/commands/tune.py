@@ -129,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
     from ...search.space import read_space
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # a line per trial instead
+    check_budget_flags(args.trials, args.timeout)
     out = check_model_dir(Path(args.output))
     space = read_space(args.space) if args.space else None
     features = read_features(
@@ -206,3 +207,13 @@ def final_lines(summary: dict[str, Any], out: Path) -> str:
                 lines.append(f"test MSE ({n} held-out rows), {names[k]}: {t[k]:.6g}")
         lines += [f"{k.replace('_', ' ')}: {v:.3f}" for k, v in r.items()]
     return "\n".join(lines)
+
+
+def check_budget_flags(trials: int | None, timeout: float | None) -> None:
+    """--trials and --timeout as a search can use them, before any work."""
+    import math
+
+    if trials is not None and trials < 1:
+        raise CommandError(f"--trials must be >= 1, got {trials}")
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise CommandError(f"--timeout must be a number of seconds > 0, got {timeout}")
