@@ -609,3 +609,49 @@ def test_sample_names_a_bad_seed(capsys, tmp_path, seed):
         err == f"aekit: error: --random-state must be in [0, 2**32 - 1], got {seed}\n"
     )
     assert not out.exists()
+
+
+def _alias_bomb(d):
+    lines = ["a0: &a0 [1, 2, 3, 4, 5, 6, 7, 8, 9]"]
+    for i in range(1, 9):
+        prev = ", ".join([f"*a{i - 1}"] * 9)
+        lines.append(f"a{i}: &a{i} [{prev}]")
+    lines.append("model: *a8")
+    (d / "s.yaml").write_text("\n".join(lines) + "\n")
+    return d / "s.yaml"
+
+
+def _deep_space_json(d):
+    (d / "s.json").write_text('{"lr": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    return d / "s.json"
+
+
+def _deep_space_yaml(d):
+    (d / "s.yaml").write_text("lr: " + "[" * 5000 + "]" * 5000 + "\n")
+    return d / "s.yaml"
+
+
+SPACE_CASES = [
+    ("alias bomb", _alias_bomb, r"s\.yaml expands to more than 10,000 values"),
+    ("deep JSON", _deep_space_json, r"s\.json is nested too deeply"),
+    ("deep YAML", _deep_space_yaml, r"s\.yaml is nested too deeply"),
+]
+
+
+@pytest.mark.parametrize(
+    "name, make, message", SPACE_CASES, ids=[c[0] for c in SPACE_CASES]
+)
+def test_hostile_space_files_go_through_the_config_reader(
+    capsys, tmp_path, name, make, message
+):
+    """N1, N5: the space file is read as boundedly as a --config, in one line."""
+    pytest.importorskip("optuna")
+    if "YAML" in name or "alias" in name:
+        pytest.importorskip("yaml")
+    data = _csv(tmp_path / "x.csv", rows=GOOD_ROWS * 10)
+    argv = ["tune", str(data), "-o", str(tmp_path / "best"), "--latent-dim", "2"]
+    assert main([*argv, "--space", str(make(tmp_path))]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("aekit: error: ") and err.count("\n") == 1, err[:3000]
+    assert len(err) < 600 and re.search(message, err), err
+    assert not (tmp_path / "best").exists()

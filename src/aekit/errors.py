@@ -21,6 +21,11 @@ class DataError(AekitError, ValueError):
     """Raised when input data cannot be used: wrong shape, NaN/inf, non-numeric, empty."""
 
 
+class DocumentError(AekitError, ValueError):
+    """A JSON or YAML file a user wrote (a --config, a search space) cannot be read:
+    missing, too large, nested too deeply, expanding too far, or not valid."""
+
+
 class DivergenceError(AekitError, FloatingPointError):
     """Raised when the training loss becomes NaN or infinite.
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -35,50 +33,16 @@ def resolve_train_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-MAX_CONFIG_BYTES = 2**20  # a --config beyond 1 MiB is not a list of options
-MAX_CONFIG_VALUES = 10_000  # values a config may expand to, YAML aliases in full
-MAX_DIGITS = 400  # no option takes a longer number
-
-
 def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Options from a .json or .yaml file, checked: known names, right types.
 
-    The one reader of config files: its size, nesting, YAML alias expansion and
-    numbers are bounded before anything is built from it, and messages quote
-    at most a short piece of it.
+    The file is read by `aekit.document.read_document`, which bounds its size,
+    nesting, YAML alias expansion and numbers before anything is built from it.
     """
+    from ..document import read_document  # imports scikit-learn, as errors do
+
     p = Path(path)
-    if not p.is_file():
-        raise CommandError(
-            f"config file {p} " + ("is a folder" if p.is_dir() else "does not exist")
-        )
-    suffix = p.suffix.lower()
-    if suffix not in (".json", ".yaml", ".yml"):
-        raise CommandError(f"config file {p} must end in .json, .yaml or .yml")
-    with open(p, "rb") as f:
-        data = f.read(MAX_CONFIG_BYTES + 1)
-    if len(data) > MAX_CONFIG_BYTES:
-        raise CommandError(
-            f"{p} is larger than {MAX_CONFIG_BYTES // 2**20} MiB; a config holds a "
-            "few options"
-        )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise CommandError(f"{p} is not UTF-8 text") from None
-    long_number = re.search(rf"\d{{{MAX_DIGITS + 1},}}", text)
-    if long_number:
-        line = text.count("\n", 0, long_number.start()) + 1
-        raise CommandError(
-            f"{p}: line {line} holds a number of {len(long_number.group()):,} digits; "
-            "no option takes such a value"
-        )
-    try:
-        raw = _parse_json(p, text) if suffix == ".json" else _parse_yaml(p, text)
-    except RecursionError:
-        raise CommandError(
-            f"{p} is nested too deeply; a config is a flat mapping of options"
-        ) from None
+    raw = read_document(p, "config", "a config holds a few options")
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -101,83 +65,13 @@ def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     return options
 
 
-def _parse_json(p: Path, text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError as e:
-        raise CommandError(f"{p} is not valid JSON: {_cut(str(e), 200)}") from None
-
-
-def _parse_yaml(p: Path, text: str) -> Any:
-    """Safe YAML (no tags that build objects), its alias expansion bounded."""
-    try:
-        import yaml
-    except ImportError:
-        raise CommandError(
-            f"reading {p} needs PyYAML: pip install aekit[yaml] (or use a .json config)"
-        ) from None
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _check_expansion(p, node)
-        return loader.construct_document(node)
-    except yaml.YAMLError as e:
-        raise CommandError(f"{p} is not valid YAML: {_cut(str(e), 300)}") from None
-    except ValueError as e:
-        raise CommandError(
-            f"{p} holds a value that cannot be read: {_cut(str(e), 200)}"
-        ) from None
-    finally:
-        loader.dispose()
-
-
-def _check_expansion(p: Path, root: Any) -> None:
-    """Refuse a YAML document that expands (aliases in full) beyond MAX_CONFIG_VALUES.
-
-    Sizes are counted once per node, so an alias bomb is measured, not expanded.
-    """
-    import yaml
-
-    size: dict[int, int] = {}
-    stack: list[tuple[Any, bool]] = [(root, False)]
-    open_nodes: set[int] = set()
-    while stack:
-        node, children_done = stack.pop()
-        if isinstance(node, yaml.SequenceNode):
-            children = list(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            children = [n for pair in node.value for n in pair]
-        else:
-            children = []
-        if not children_done:
-            if id(node) in size:
-                continue
-            if id(node) in open_nodes:
-                raise CommandError(f"{p} holds an alias that refers to itself")
-            open_nodes.add(id(node))
-            stack.append((node, True))
-            stack.extend((c, False) for c in children if id(c) not in size)
-            continue
-        open_nodes.discard(id(node))
-        size[id(node)] = 1 + sum(size[id(c)] for c in children)
-        if size[id(node)] > MAX_CONFIG_VALUES:
-            raise CommandError(
-                f"{p} expands to more than {MAX_CONFIG_VALUES:,} values (YAML aliases "
-                "counted in full); a config holds a few options"
-            )
-
-
 def _short(value: Any, k: int = 60) -> str:
     """repr(value), cut to `k` characters; a long list or mapping by its length."""
     if isinstance(value, (list, dict)) and len(value) > k:
         return f"a {type(value).__name__} of {len(value):,} items"
-    return _cut(repr(value), k)
+    from ..document import cut
 
-
-def _cut(text: str, k: int) -> str:
-    return text if len(text) <= k else f"{text[: k - 3]}... ({len(text):,} characters)"
+    return cut(repr(value), k)
 
 
 def _check_value(p: Path, name: str, kind: str, v: Any) -> Any:

@@ -12,13 +12,13 @@ family's ``depth`` or ``width`` there replaces the common one for its trials).
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-MAX_SPACE_BYTES = 1 << 20  # a space file is a few lines; refuse anything huge
+from ..errors import DocumentError
+
 NAMES = (
     "model",
     "depth",
@@ -140,29 +140,17 @@ def contains(spec: Any, value: Any) -> bool:
 
 
 def read_space(path: str | Path) -> dict[str, Any]:
-    """A space from a .json or .yaml file (YAML needs ``pip install aekit[yaml]``)."""
-    p = Path(path)
-    if p.stat().st_size > MAX_SPACE_BYTES:
-        raise ValueError(f"{p}: a search space file is at most {MAX_SPACE_BYTES} bytes")
-    text = p.read_text(encoding="utf-8")
-    if p.suffix.lower() in (".yaml", ".yml"):
-        try:
-            import yaml
-        except ImportError:
-            raise ImportError(
-                f"{p}: reading YAML needs PyYAML: pip install aekit[yaml]"
-            ) from None
-        try:
-            space = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            raise ValueError(f"{p}: not valid YAML: {e}") from None
-    else:
-        try:
-            space = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{p}: not valid JSON: {e}") from None
+    """A space from a .json or .yaml file (YAML needs ``pip install aekit[yaml]``).
+
+    Read by `aekit.document.read_document`, the bounded reader of --config files:
+    size, nesting, YAML aliases and numbers are bounded before anything is
+    built from it.
+    """
+    from ..document import read_document
+
+    space = read_document(path, "search space", "a search space holds a few specs")
     if not isinstance(space, Mapping):
-        raise ValueError(f"{p}: a search space is a mapping of names to specs")
+        raise DocumentError(f"{path}: a search space is a mapping of names to specs")
     return dict(space)
 
 
