@@ -359,3 +359,47 @@ def test_cli_refuses_a_bad_storage(X, tmp_path, capsys):
     )
     assert rc == 2
     assert "neither a journal file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "space, message",
+    [
+        (
+            {"batch_size": [0]},
+            r"search space 'batch_size': 'batch_size' must be an int >= 1",
+        ),
+        ({"batch_size": [-1]}, r"search space 'batch_size'"),
+        ({"lr": [float("nan")]}, r"search space 'lr': 'lr' must be a finite float > 0"),
+        ({"lr": [True]}, r"search space 'lr'"),
+        (
+            {"activation": ["nosuch"]},
+            r"search space 'activation': 'activation' must be one of",
+        ),
+        ({"model": ["nosuch"]}, r"search space 'model': 'model' must be one of"),
+        ({"latent_dim": [100]}, r"'latent_dim': 100 is not below the 6 features of X"),
+        (
+            {"depth": {"low": -5, "high": -1}},
+            r"'depth': -5 is not an integer from 0 to 10",
+        ),
+        (
+            {"depth": {"low": 1000, "high": 1000}},
+            r"'depth': 1000 is not an integer from 0 to 10",
+        ),
+        ({"options": {"nosuch": {"a": [1]}}}, r"unknown model family 'nosuch'"),
+        (
+            {"model": ["sparse"], "options": {"sparse": {"nope": [1]}}},
+            r"options of 'sparse': unknown \['nope'\]",
+        ),
+        (
+            {
+                "model": ["convolutional"],
+                "options": {"convolutional": {"image_shape": [[5, 5]]}},
+            },
+            r"options of 'convolutional': image_shape=\[5, 5\]",
+        ),
+    ],
+)
+def test_every_value_a_space_can_produce_is_checked_before_any_trial(space, message):
+    X = np.random.default_rng(0).random((60, 6)).astype(np.float32)
+    with pytest.raises(ValueError, match=message):
+        tune(X, latent_dim=2, n_trials=1, space=space, fixed=QUICK, verbose=0)

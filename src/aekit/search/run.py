@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import AekitError
 from .comparison import held_out_mse
 from .result import TuneResult, best_result, by_latent, jsonable, save_result
-from .space import check_fixed, default_space, merge_space
+from .space import check_fixed, check_values, default_space, merge_space
 from .study import (
     PRUNERS,
     import_optuna,
@@ -150,6 +150,7 @@ def _plan(
     if isinstance(pruner, str) and pruner not in PRUNERS:
         raise ValueError(f"unknown pruner {pruner!r}; choose from {list(PRUNERS)}")
     space = merge_space(default_space(X.shape[1], latent_dim), space or {})
+    check_values(space, X.shape[1], latent_dim)
     fixed = dict(fixed or {})
     check_fixed(space, fixed)
     base = {"latent_dim": latent_dim, "random_state": random_state, "verbose": 0}

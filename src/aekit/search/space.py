@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -271,3 +271,100 @@ def check_fixed(space: Mapping[str, Any], fixed: Mapping[str, Any]) -> None:
             f"fixed parameter(s) {clash} are also in the search space; "
             "remove them from one of the two"
         )
+
+
+MAX_DEPTH = 10  # hidden layers a search may build (the default space: 0 to 3)
+
+
+def corners(spec: Any) -> list[Any]:
+    """The values that decide whether a spec is valid: its ends, or every choice."""
+    if isinstance(spec, Mapping):
+        return [spec["low"], spec["high"]]
+    return list(spec) if isinstance(spec, list) else [spec]
+
+
+def check_values(space: Mapping[str, Any], n_features: int, latent_dim: int) -> None:
+    """Refuse, before any trial, a value the space can produce that no trial can use.
+
+    Every choice and both ends of every range go through the estimator's own
+    parameter checks (`aekit.params.check_params`); depths are bounded; each
+    family's options are checked by building its config with them.
+    """
+    from ..params import check_params
+
+    for name, spec in space.items():
+        if name in ("options", "depth", "width"):
+            continue
+        param = SPACE_PARAMS[name]
+        for value in corners(spec):
+            check_params({param: value}, label=_label(name))
+            if name == "latent_dim" and not 1 <= value < n_features:
+                raise ValueError(
+                    f"search space 'latent_dim': {value!r} is not below the "
+                    f"{n_features} features of X"
+                )
+    _check_widths(space)
+    _check_options(space, n_features, latent_dim)
+
+
+def _label(name: str) -> Callable[[str], str]:
+    """How a parameter check names a space entry in its message."""
+    return lambda param: f"search space {name!r}: {param!r}"
+
+
+def _check_widths(space: Mapping[str, Any]) -> None:
+    """Depths in [0, MAX_DEPTH] and widths >= 1, the common ones and the families'."""
+    specs = [("depth", space.get("depth", 0)), ("width", space.get("width", 1))]
+    for model, opts in (space.get("options") or {}).items():
+        specs += [
+            (f"{model}.{k}", v)
+            for k, v in (opts or {}).items()
+            if k in ("depth", "width")
+        ]
+    for name, spec in specs:
+        low = 0 if name.endswith("depth") else 1
+        high = MAX_DEPTH if name.endswith("depth") else None
+        for v in corners(spec):
+            ok = isinstance(v, int) and not isinstance(v, bool) and v >= low
+            if not ok or (high is not None and v > high):
+                bound = f"from {low} to {high}" if high is not None else f">= {low}"
+                raise ValueError(
+                    f"search space {name!r}: {v!r} is not an integer {bound}"
+                )
+
+
+def _check_options(space: Mapping[str, Any], n_features: int, latent_dim: int) -> None:
+    """Each family's option specs: a registered family, known options, valid values."""
+    from ..families import FAMILIES, get_family
+
+    options = space.get("options") or {}
+    if not isinstance(options, Mapping):
+        raise ValueError("search space 'options': a mapping of family names to specs")
+    unknown = sorted(set(options) - set(FAMILIES))
+    if unknown:
+        raise ValueError(
+            f"search space 'options': unknown model family {unknown[0]!r}; choose "
+            f"from {sorted(FAMILIES)}"
+        )
+    latent = min(corners(space.get("latent_dim", latent_dim)))
+    for model in corners(space.get("model", "pca_anchored")):
+        family = get_family(model)
+        opts, _, _ = family_specs(space, model, latent)
+        extra = sorted(set(opts) - set(family.option_names()))
+        if extra:
+            raise ValueError(
+                f"search space options of {model!r}: unknown {extra}; the family's "
+                f"options are {sorted(family.option_names())} (and depth, width)"
+            )
+        first = {k: corners(v)[0] for k, v in opts.items()}
+        for opt, spec in opts.items():
+            for value in corners(spec):
+                try:
+                    family.make_config(
+                        n_features, latent_dim=latent, hidden_dims=None,
+                        activation="relu", options={**first, opt: value},
+                    )  # fmt: skip
+                except (TypeError, ValueError) as e:
+                    raise ValueError(
+                        f"search space options of {model!r}: {opt}={value!r}: {e}"
+                    ) from None
