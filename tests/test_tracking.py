@@ -428,3 +428,28 @@ def test_tune_has_a_parent_run_and_a_nested_run_per_trial(X, store, experiment):
         assert ("validation_mse" in r.data.metrics) is not pruned
         steps = [s for s, _ in steps_and_values(client, r.info.run_id, "val_loss")]
         assert steps == ([1] if pruned else [1, 2, 3])
+
+
+def test_train_with_labels_tracks_the_probes_of_the_validation_rows(
+    capsys, X, store, experiment, tmp_path
+):
+    import csv
+
+    path = tmp_path / "t.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["label", *(f"f{j}" for j in range(X.shape[1]))])
+        for i, x in enumerate(X):
+            w.writerow([i % 2, *map(float, x)])
+    uri, client, _ = store
+    tb = tmp_path / "tb"
+    track = ["--track", f"mlflow:{uri}", "--track", f"tensorboard:{tb}"]
+    argv = ["train", path, "-o", tmp_path / "m", *OPTIONS, "--label-column", "label"]
+    assert run(capsys, *argv, *track, "--experiment", experiment)[0] == 0
+    (r,) = runs(store, experiment)
+    for rep in ("autoencoder", "pca", "raw"):
+        for name in ("logistic", "knn"):
+            key = f"final/probe/{rep}/{name}"
+            assert 0 <= r.data.metrics[key] <= 1
+            assert steps_and_values(client, r.info.run_id, key)[0][0] == 4
+            assert [s for s, _ in scalars(tb)[key]] == [4]

@@ -47,6 +47,25 @@ def make_study_tracker(args: argparse.Namespace, run_name: str) -> Any:
         raise CommandError(str(e)) from None
 
 
+def log_probes(trackers: Sequence[Any], est: Any, X: Any, y: Any) -> None:
+    """Probe accuracies of the fit's validation rows (labels given) to the trackers.
+
+    The probes of `aekit.evaluate.probe_model` on the rows the fit held out,
+    at the last epoch's step; nothing without validation rows or when the
+    labels cannot be probed there.
+    """
+    from ..data.rows import split_rows
+    from ..evaluate import probe_model
+    from ..tracking import probe_values
+
+    _, val = split_rows(len(X), est.validation_fraction, est.seed_)
+    if not trackers or len(val) == 0:
+        return
+    values = probe_values(probe_model(est.fitted_, X[val], y[val]))
+    for tracker in trackers:
+        tracker.log_metrics(values, step=est.n_epochs_)
+
+
 def log_artifacts(
     trackers: Sequence[Any], paths: Sequence[str | os.PathLike[str]]
 ) -> None:

@@ -13,7 +13,13 @@ from __future__ import annotations
 from .mlflow_logger import MLflowLogger
 from .study import MLflowStudy
 from .tensorboard_logger import TensorBoardLogger
-from .values import MLFLOW_EXTRA, TENSORBOARD_EXTRA, epoch_values, fit_values
+from .values import (
+    MLFLOW_EXTRA,
+    TENSORBOARD_EXTRA,
+    epoch_values,
+    fit_values,
+    probe_values,
+)
 
 __all__ = [
     "MLFLOW_EXTRA",
@@ -23,4 +29,5 @@ __all__ = [
     "TensorBoardLogger",
     "epoch_values",
     "fit_values",
+    "probe_values",
 ]

@@ -150,11 +150,21 @@ class MLflowLogger(Callback):
 
     def on_exception(self, error: BaseException) -> None:
         self._in_fit = False
-        if not self._active:
+        if not self._active or self.run_id is None:  # failed before a run began
             return
         stopped = isinstance(error, (KeyboardInterrupt, TrainingInterrupted))
         self.client.set_tag(self.run_id, "aekit.error", str(error)[:5000])
         self._end("KILLED" if stopped else "FAILED")
+
+    def log_metrics(self, values: Mapping[str, float], step: int = 0) -> None:
+        """Add values to the run after the fit (e.g. `probe_values`), at `step`."""
+        from mlflow.entities import Metric
+
+        if self.run_id is None or not distributed.world().is_main:
+            return
+        now = _now()
+        metrics = [Metric(k, float(v), now, step) for k, v in values.items()]
+        self.client.log_batch(self.run_id, metrics=metrics)
 
     def log_artifacts(
         self, paths: Iterable[str | os.PathLike[str]], artifact_path: str | None = None

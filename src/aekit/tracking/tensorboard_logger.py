@@ -103,6 +103,17 @@ class TensorBoardLogger(Callback):
     def on_exception(self, error: BaseException) -> None:
         self.close()
 
+    def log_metrics(self, values: Mapping[str, float], step: int = 0) -> None:
+        """Add scalars after the fit (e.g. `probe_values`), at `step`."""
+        if not distributed.world().is_main:
+            return
+        writer = self.writer or self._writer_class(self.log_dir)
+        for name, value in values.items():
+            writer.add_scalar(name, float(value), step)
+        writer.flush()
+        if writer is not self.writer:
+            writer.close()
+
     def close(self) -> None:
         """Flush and close the event file (the next fit opens a new one)."""
         if self.writer is not None:

@@ -63,6 +63,20 @@ def epoch_values(record: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
+def probe_values(probes: Mapping[str, Any] | None) -> dict[str, float]:
+    """Probe accuracies (`aekit.evaluate.probe_model`) as ``final/probe/...`` values.
+
+    ``final/probe/REPRESENTATION/PROBE`` for the autoencoder's codes, the PCA's
+    and the raw features, logistic and k-NN; empty when the probes were skipped.
+    """
+    out: dict[str, float] = {}
+    for rep, res in ((probes or {}).get("results") or {}).items():
+        for name in ("logistic", "knn"):
+            if isinstance(res.get(name), float):
+                out[f"final/probe/{rep}/{name}"] = res[name]
+    return out
+
+
 def fit_values(metrics: Mapping[str, Any] | None) -> dict[str, float]:
     """A fit's scores (``FitRecord.metrics``) as ``final/...`` names and values.
 

@@ -32,7 +32,7 @@ from ..options import (
 )
 from ..resume import diverged
 from ..text import dead_text
-from ..track import log_artifacts, make_trackers
+from ..track import log_artifacts, log_probes, make_trackers
 
 if TYPE_CHECKING:
     from ...data import Features
@@ -110,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
     if not distributed.world().is_main:  # under torchrun, rank 0 alone writes
         return EXIT_OK
     save_model(est, out, options, args)
+    if features.label is not None:
+        log_probes(trackers, est, features.X, features.label)
     if any(hasattr(t, "log_artifacts") for t in trackers):
         with tempfile.TemporaryDirectory() as tmp:
             log_artifacts(trackers, [out, *_report(est, Path(tmp))])
