@@ -453,3 +453,22 @@ def test_train_with_labels_tracks_the_probes_of_the_validation_rows(
             assert 0 <= r.data.metrics[key] <= 1
             assert steps_and_values(client, r.info.run_id, key)[0][0] == 4
             assert [s for s, _ in scalars(tb)[key]] == [4]
+
+
+def test_a_checkpoint_holds_the_loggers_state_and_refuses_a_bad_one(X, tmp_path):
+    import json
+
+    from aekit.checkpoint import STATE_FILE, load_checkpoint
+    from aekit.errors import ModelFormatError
+
+    tb = TensorBoardLogger(tmp_path / "tb")
+    AutoEncoder(**KW).fit(X, callbacks=[tb], checkpoint_dir=tmp_path / "ck")
+    ckpt = load_checkpoint(tmp_path / "ck")
+    # saved before the logger wrote epoch 4: the resumed run writes it again
+    assert ckpt.callback_states == {tb.state_key: {"logged_through": 3}}
+    state_file = ckpt.path / STATE_FILE
+    doc = json.loads(state_file.read_text())
+    doc["state"]["callbacks"] = {tb.state_key: 3}
+    state_file.write_text(json.dumps(doc))
+    with pytest.raises(ModelFormatError, match="callbacks is not a mapping"):
+        load_checkpoint(ckpt.path)
