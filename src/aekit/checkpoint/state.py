@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from torch import nn
 
 from ..errors import ModelFormatError
 from ..jsonable import jsonable
-from ..train import TrainState
+from ..train import TrainState, callback_states
 
 FORMAT = "aekit-checkpoint"
 FORMAT_VERSION = 1
@@ -76,6 +76,7 @@ def encode_state(
             "best_epoch": state.best_epoch,
             "bad_epochs": state.bad_epochs,
             "warned_layers": list(state.warned_layers),
+            "callbacks": jsonable(callback_states(state)),
         },
         "optimizer": {"param_groups": groups},
         "tensors_sha256": hashlib.sha256(blob).hexdigest(),
@@ -124,6 +125,8 @@ class Checkpoint:
     noise_state: torch.Tensor | None
     epoch_rng_state: torch.Tensor | None
     tensors: dict[str, torch.Tensor]  # the `tensors` given to save_checkpoint
+    # the callbacks' `state_dict`s by `state_key` (none in older checkpoints)
+    callback_states: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -179,6 +182,7 @@ class Checkpoint:
             best_weights=best,
             bad_epochs=self.bad_epochs,
             warned_layers=self.warned_layers,
+            callback_states={k: dict(v) for k, v in self.callback_states.items()},
             stopped_early=self.step == 0
             and patience is not None
             and self.bad_epochs >= patience,
@@ -227,6 +231,7 @@ def decode_state(
         noise_state=groups["rng"].get("noise"),
         epoch_rng_state=groups["rng"].get("epoch"),
         tensors=groups["extra"],
+        callback_states=s.get("callbacks") or {},
     )
 
 
@@ -262,6 +267,12 @@ def _check_counters(folder: Path, s: dict[str, Any]) -> None:
         isinstance(warned, list) and all(isinstance(w, str) for w in warned),
         folder,
         "warned_layers is not a list of names",
+    )
+    states = s.get("callbacks") or {}
+    require(
+        isinstance(states, dict) and all(isinstance(v, dict) for v in states.values()),
+        folder,
+        "callbacks is not a mapping of callback states",
     )
 
 

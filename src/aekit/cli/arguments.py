@@ -22,6 +22,7 @@ from .options import (
     parse_keep_last,
     parse_model_options,
     parse_names,
+    parse_track,
     parse_widths,
 )
 
@@ -178,6 +179,28 @@ def add_checkpoint_options(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="continue the run checkpointed in DIR, on the same DATA; new "
         "checkpoints go there too unless --checkpoint-dir is given",
+    )
+
+
+def add_tracking_options(p: argparse.ArgumentParser, *, tensorboard: bool) -> None:
+    """--track (repeatable) and --experiment: log the run to MLflow or TensorBoard."""
+    g = p.add_argument_group("experiment tracking")
+    kinds = "mlflow[:URI] or tensorboard:DIR" if tensorboard else "mlflow[:URI]"
+    g.add_argument(
+        "--track",
+        type=parse_track,
+        action="append",
+        default=[],
+        metavar="TRACKER",
+        help=f"log the run to {kinds}; repeatable. URI: where MLflow stores runs "
+        "(default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here); DIR: the "
+        "folder of TensorBoard's event files",
+    )
+    g.add_argument(
+        "--experiment",
+        metavar="NAME",
+        help="the MLflow experiment (created when missing; default: "
+        "MLFLOW_EXPERIMENT_NAME, else Default)",
     )
 
 

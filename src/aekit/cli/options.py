@@ -109,6 +109,25 @@ def parse_int_or_auto(text: str) -> Any:
         ) from None
 
 
+TRACKERS = ("mlflow", "tensorboard")
+
+
+def parse_track(text: str) -> tuple[str, str | None]:
+    """--track: mlflow, mlflow:URI or tensorboard:DIR, as (tracker, URI or DIR)."""
+    name, colon, where = text.partition(":")
+    name = name.strip().lower()
+    if name not in TRACKERS:
+        raise argparse.ArgumentTypeError(
+            f"expected mlflow, mlflow:URI or tensorboard:DIR, got {text!r}"
+        )
+    if name == "tensorboard" and not where.strip():
+        raise argparse.ArgumentTypeError(
+            f"tensorboard needs a folder for its event files: tensorboard:DIR, "
+            f"got {text!r}"
+        )
+    return name, where.strip() or None
+
+
 def parse_option_value(text: str) -> Any:
     """A model option's value: true/false, null, an int, a float, else the text."""
     t = text.strip()

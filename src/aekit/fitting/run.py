@@ -30,8 +30,25 @@ def run_fit(run: FitRun) -> tuple[FittedModel, FitRecord]:
     With ``run.evaluate``, the PCA baseline, the fit-time scores and the
     anomaly threshold are computed as well (see
     `aekit.evaluate.fit_time_evaluation`); the PCA was computed once, before
-    training, and served the family too.
+    training, and served the family too. The callbacks' fit hooks run around
+    it all: ``on_fit_begin`` with the parameters, ``on_fit_end`` with the final
+    record, and ``on_exception`` when it raises.
     """
+    for cb in run.callbacks:
+        cb.on_fit_begin(run.params)
+    try:
+        fitted, record = _fit(run)
+    except BaseException as e:
+        for cb in run.callbacks:
+            cb.on_exception(e)
+        raise
+    for cb in run.callbacks:
+        cb.on_fit_end(record)
+    return fitted, record
+
+
+def _fit(run: FitRun) -> tuple[FittedModel, FitRecord]:
+    """Train, decide the start, evaluate: the model and its record."""
     state = _train(run)
     fitted, record = _trained(run, state)
     del state
@@ -149,4 +166,3 @@ def _evaluate(
         metrics["note"] = REFIT_NOTE
     record.metrics = metrics
     run.timings["evaluation"] = time.perf_counter() - t
-

@@ -15,7 +15,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from .study import (
     trial_line,
 )
 from .trial import Objective, PruningCallback, epoch_value, validation_mse
+
+if TYPE_CHECKING:
+    from ..tracking import MLflowStudy
 
 
 def tune(
@@ -51,6 +54,7 @@ def tune(
     compare_default: bool = True,
     verbose: int = 1,
     progress: Callable[[str], None] | None = None,
+    tracker: MLflowStudy | None = None,
 ) -> TuneResult:
     """Search AutoEncoder hyperparameters on the rows of X; refit and test the best.
 
@@ -77,6 +81,10 @@ def tune(
         Refit the best with the full evaluation; test a default model too.
     verbose, progress : int (default 1), callable, optional
         1: a line per trial to `progress` (default stderr). See docs/tune.md.
+    tracker : aekit.tracking.MLflowStudy, optional
+        Log the search to MLflow: a parent run, a nested run per trial (pruned
+        ones marked), the best trial and test scores at the end; its
+        ``log_artifacts`` adds the saved files. See docs/tracking.md.
 
     Examples
     --------
@@ -92,8 +100,18 @@ def tune(
     say = progress_lines(verbose, progress)
     study = open_study(optuna, storage, study_name, pruner, plan.setup, say)
     start_from_default(study, plan.space, latent_dim)
-    _optimize(study, plan, latent_dim, n_trials, timeout, say)
-    return _refit_and_test(study, plan, refit, compare_default, t0)
+    if tracker is not None:
+        tracker.begin(study.study_name, plan.setup)
+    try:
+        _optimize(study, plan, latent_dim, n_trials, timeout, say, tracker)
+        result = _refit_and_test(study, plan, refit, compare_default, t0)
+    except BaseException:
+        if tracker is not None:
+            tracker.end({}, status="FAILED")
+        raise
+    if tracker is not None:
+        tracker.end(result.summary())
+    return result
 
 
 def check_budget(n_trials: Any, timeout: Any) -> None:
@@ -189,10 +207,11 @@ def _optimize(
     n_trials: int | None,
     timeout: float | None,
     say: Callable[[str], None],
+    tracker: MLflowStudy | None = None,
 ) -> None:
     """Run this process's trials, a line each; a trial that raises a usage error fails."""
     study.optimize(
-        Objective(plan.X_search, plan.base, plan.space, latent_dim),
+        Objective(plan.X_search, plan.base, plan.space, latent_dim, tracker),
         n_trials=n_trials,
         timeout=timeout,
         catch=(AekitError, ValueError),

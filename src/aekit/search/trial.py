@@ -14,7 +14,7 @@ import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from ..train import Callback, TrainState
 from .result import jsonable
 from .space import sample_params
 from .storage import mark_worker
+
+if TYPE_CHECKING:
+    from ..tracking import MLflowStudy
 
 
 class PruningCallback(Callback):
@@ -85,6 +88,7 @@ class Objective:
     base: Mapping[str, Any]  # estimator parameters the space does not vary
     space: Mapping[str, Any]
     latent_dim: int  # the code size unless the space varies it
+    tracker: MLflowStudy | None = None  # a nested MLflow run per trial
 
     def __call__(self, trial: Any) -> float:
         import optuna
@@ -95,18 +99,33 @@ class Objective:
         params = {**self.base, **sample_params(trial, self.space, self.latent_dim)}
         trial.set_user_attr("params", jsonable(params))
         cb = PruningCallback(trial)
+        logger = (
+            None if self.tracker is None else self.tracker.trial_logger(trial.number)
+        )
         t = time.perf_counter()
         # a trial's dead units are the search's business
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeadUnitWarning)
-            est = AutoEncoder(**params).fit(
-                self.X_search, evaluate=False, callbacks=[cb]
-            )
+            try:
+                est = AutoEncoder(**params).fit(
+                    self.X_search,
+                    evaluate=False,
+                    callbacks=[cb] if logger is None else [cb, logger],
+                )
+            except Exception:
+                if self.tracker is not None and logger is not None:
+                    self.tracker.end_trial(logger, "FAIL")
+                raise
         trial.set_user_attr("seconds", time.perf_counter() - t)
         trial.set_user_attr("epochs", est.n_epochs_)
         curve = [epoch_value(h) for h in est.history_]
         trial.set_user_attr("curve", [v for v in curve if v is not None])
         if cb.pruned:
+            if self.tracker is not None and logger is not None:
+                self.tracker.end_trial(logger, "PRUNED")
             raise optuna.TrialPruned(f"pruned after epoch {cb.pruned_at}")
         trial.set_user_attr("best_loss", float(est.best_loss_))
-        return validation_mse(est, self.X_search)
+        value = validation_mse(est, self.X_search)
+        if self.tracker is not None and logger is not None:
+            self.tracker.end_trial(logger, "COMPLETE", value)
+        return value

@@ -14,8 +14,10 @@ from .callbacks import (
     DeadUnitPolicy,
     EarlyStopping,
     ProgressBar,
+    callback_states,
     default_callbacks,
     epoch_line,
+    restore_callbacks,
 )
 from .config import (
     AUTO_MIN_EPOCHS,
@@ -63,6 +65,7 @@ __all__ = [
     "agree_to_stop",
     "as_rows",
     "autocast",
+    "callback_states",
     "default_callbacks",
     "divergence_message",
     "epoch_line",
@@ -74,6 +77,7 @@ __all__ = [
     "new_noise_generator",
     "new_state",
     "resolve_budget",
+    "restore_callbacks",
     "restore_best",
     "train",
 ]

@@ -4,14 +4,22 @@
 (early stopping, the dead-unit policy, progress) before the caller's, at every
 hook. They keep what must survive a resume in the `TrainState` (best loss and
 weights, bad epochs, layers warned about), which checkpoints save, so they
-carry no state of their own.
+carry no state of their own. A caller's callback that does (a tracking run's
+id, say) returns it from `state_dict`: checkpoints save it under the
+callback's `state_key`, and a resumed run hands it back to `load_state_dict`
+before ``on_train_begin``.
+
+`AutoEncoder.fit` also calls the fit's hooks: ``on_fit_begin`` with the
+estimator's parameters, ``on_fit_end`` with the `FitRecord` (history and
+fit-time scores) once the model is final, ``on_exception`` when the fit fails.
 """
 
 from __future__ import annotations
 
 import sys
 import warnings
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
@@ -21,6 +29,9 @@ from ..layers import hidden_layers, switch_activation
 from .config import TrainConfig
 from .state import TrainState, keep_best
 
+if TYPE_CHECKING:
+    from ..record import FitRecord
+
 
 class Callback:
     """Base class of training callbacks; every hook is a no-op until overridden.
@@ -29,6 +40,27 @@ class Callback:
     step boundary (the state then still describes a consistent point to resume).
     At ``on_epoch_end``, ``state.history[-1]`` is the epoch's record.
     """
+
+    @property
+    def state_key(self) -> str:
+        """The name its `state_dict` is saved under in a checkpoint: one per callback."""
+        return type(self).__qualname__
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a resumed run needs of this callback, as JSON values; {}: nothing."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from what `state_dict` returned when the checkpoint was saved."""
+
+    def on_fit_begin(self, params: Mapping[str, Any]) -> None:
+        """Before training: the estimator's parameters, as JSON values."""
+
+    def on_fit_end(self, record: FitRecord) -> None:
+        """After the fit: its record, with the fit-time scores when evaluated."""
+
+    def on_exception(self, error: BaseException) -> None:
+        """The fit raised `error` (a divergence, an interrupt, ...); it propagates."""
 
     def on_train_begin(self, state: TrainState) -> None:
         pass
@@ -144,6 +176,25 @@ def default_callbacks(
         DeadUnitPolicy(cfg.dead_units, cfg.dead_unit_threshold, world),
         ProgressBar(cfg.max_epochs, cfg.verbose, world),
     ]
+
+
+def restore_callbacks(state: TrainState, callbacks: Sequence[Callback]) -> None:
+    """Give each callback its state saved in the checkpoint `state` came from."""
+    state.callbacks = callbacks
+    for cb in callbacks:
+        saved = state.callback_states.get(cb.state_key)
+        if saved is not None:
+            cb.load_state_dict(saved)
+
+
+def callback_states(state: TrainState) -> dict[str, dict[str, Any]]:
+    """The callbacks' states to save with `state`, by key (and those restored)."""
+    states = dict(state.callback_states)
+    for cb in state.callbacks:
+        saved = cb.state_dict()
+        if saved:
+            states[cb.state_key] = saved
+    return states
 
 
 def epoch_line(h: dict[str, Any], max_epochs: int) -> str:

@@ -23,7 +23,7 @@ from ..data.rows import ScaledRows
 from ..errors import DivergenceError
 from ..families.base import Family
 from . import numerics
-from .callbacks import Callback, default_callbacks
+from .callbacks import Callback, default_callbacks, restore_callbacks
 from .config import TrainConfig
 from .state import TrainState, keep_best, new_noise_generator, new_state
 from .validation import as_rows, autocast, evaluate_loss
@@ -84,6 +84,7 @@ def train(
     monitor = as_rows(X_val) if X_val is not None and held_out else data
     hooks = [*default_callbacks(cfg, world), *callbacks]
     run = _Run(module, data, monitor, held_out, cfg, family, world, hooks)
+    restore_callbacks(state, hooks)
     _score_start(run, state)
     run.objective = distributed.objective(module, family, cfg.loss, world)
     for cb in run.callbacks:

@@ -8,6 +8,7 @@ boundary.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,9 @@ class TrainState:
     # the latest epoch's loss on the rows early stopping watches (the validation
     # rows, else the training rows); set before on_epoch_end, never saved
     monitor_loss: float = math.nan
+    # the callbacks' states from the checkpoint resumed (by state_key); saved again
+    callback_states: dict[str, dict[str, Any]] = field(default_factory=dict)
+    callbacks: Sequence[Any] = ()  # the hooks of the running `train`; never saved
 
 
 def make_optimizer(module: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:

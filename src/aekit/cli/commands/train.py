@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from ..arguments import (
     add_checkpoint_options,
     add_data_options,
     add_estimator_options,
+    add_tracking_options,
 )
 from ..config import check_resume_options, checkpoint_options, resolve_train_options
 from ..inputs import read_features
@@ -30,6 +32,7 @@ from ..options import (
 )
 from ..resume import diverged
 from ..text import dead_text
+from ..track import log_artifacts, log_probes, make_trackers
 
 if TYPE_CHECKING:
     from ...data import Features
@@ -44,6 +47,7 @@ example:
   aekit train features.npy -o model --config train.yaml --lr 3e-4
   aekit train features.npy -o model --checkpoint-dir ckpt   # then, if stopped:
   aekit train features.npy -o model --resume ckpt
+  aekit train digits.csv -o model --track mlflow --track tensorboard:runs
 
 A config file (.json, .yaml) maps option names (latent_dim: 16) to values; flags
 given on the command line win. The resolved configuration is written to
@@ -52,7 +56,11 @@ MODEL_DIR/train_config.json, which can be passed back as --config.
 SIGINT (Ctrl-C) or SIGTERM stops training after the current batch; with
 --checkpoint-dir that exact point is saved, and the command that resumes it is
 printed. --resume takes the options from the checkpoint; options given
-(e.g. --max-epochs, --lr) override them where a resumed run allows it."""
+(e.g. --max-epochs, --lr) override them where a resumed run allows it.
+
+--track logs parameters, every epoch and the final scores to MLflow (with the
+model folder and its report as artifacts) or TensorBoard; a resumed run with
+the same --track continues the same MLflow run and TensorBoard curves."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -71,6 +79,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_data_options(p)
     add_estimator_options(p)
     add_checkpoint_options(p)
+    add_tracking_options(p, tensorboard=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     if "resume_from" in ckpt:
         check_resume_options(options, ckpt["params"], ckpt["resume_from"])
     out = check_model_dir(Path(args.output), ckpt.get("checkpoint_dir"))
+    trackers = make_trackers(args, run_name=out.name)
     features = read_features(
         args.data,
         out,
@@ -94,15 +104,30 @@ def run(args: argparse.Namespace) -> int:
     est = make_estimator(options, ckpt.get("params"))
     fit_kwargs = {k: v for k, v in ckpt.items() if k != "params"}
     try:
-        seconds = fit(est, features, _callbacks(), **fit_kwargs)
+        seconds = fit(est, features, [*_callbacks(), *trackers], **fit_kwargs)
     except DivergenceError as e:
         raise diverged(e, args, ckpt.get("checkpoint_dir"), est.lr) from None
     if not distributed.world().is_main:  # under torchrun, rank 0 alone writes
         return EXIT_OK
     save_model(est, out, options, args)
+    if features.label is not None:
+        log_probes(trackers, est, features.X, features.label)
+    if any(hasattr(t, "log_artifacts") for t in trackers):
+        with tempfile.TemporaryDirectory() as tmp:
+            log_artifacts(trackers, [out, *_report(est, Path(tmp))])
     if est.verbose:
         print(train_summary(est, out, seconds))
     return EXIT_OK
+
+
+def _report(est: AutoEncoder, folder: Path) -> list[Path]:
+    """The HTML report of the fit in `folder` (none without aekit[report])."""
+    try:
+        from ...report import write_report
+
+        return [write_report(est.fitted_, folder / "report.html", record=est.record_)]
+    except ImportError:
+        return []
 
 
 def make_estimator(

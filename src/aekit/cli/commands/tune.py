@@ -9,7 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...version import __version__
-from ..arguments import TABLE_HELP, ArgumentAdder, add_data_options
+from ..arguments import (
+    TABLE_HELP,
+    ArgumentAdder,
+    add_data_options,
+    add_tracking_options,
+)
 from ..inputs import read_features
 from ..model_dir import check_model_dir, history_csv
 from ..options import (
@@ -19,6 +24,7 @@ from ..options import (
     TRAIN_CONFIG_FILE,
     CommandError,
 )
+from ..track import make_study_tracker
 
 if TYPE_CHECKING:
     from ...estimator import AutoEncoder
@@ -33,6 +39,7 @@ example:
   aekit tune digits.npy -o best --latent-dim 32 --trials 30 --timeout 1200
   aekit tune digits.npy -o best --latent-dim 32 --trials 10 \\
       --storage journal:study.log --study-name digits   # run it in several shells
+  aekit tune digits.npy -o best --latent-dim 32 --track mlflow:sqlite:///mlflow.db
 """
 
 
@@ -48,6 +55,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     _add_search_options(p.add_argument_group("search"))
     add_data_options(p)
+    add_tracking_options(p, tensorboard=False)
 
 
 def _add_search_options(g: ArgumentAdder) -> None:
@@ -131,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # a line per trial instead
     check_budget_flags(args.trials, args.timeout)
     out = check_model_dir(Path(args.output))
+    tracker = make_study_tracker(args, run_name=args.study_name or out.name)
     space = read_space(args.space) if args.space else None
     features = read_features(
         args.data,
@@ -159,9 +168,12 @@ def run(args: argparse.Namespace) -> int:
         compare_default=not args.no_default,
         verbose=DEFAULT_VERBOSE,
         progress=lambda line: print(line, flush=True),
+        tracker=tracker,
     )
     summary = result.summary()
     save_result(result, out, _study_files(result.best_estimator, summary, args.data))
+    if tracker is not None:
+        tracker.log_artifacts([out])
     print(final_lines(summary, out))
     return EXIT_OK
 
