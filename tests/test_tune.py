@@ -403,3 +403,19 @@ def test_every_value_a_space_can_produce_is_checked_before_any_trial(space, mess
     X = np.random.default_rng(0).random((60, 6)).astype(np.float32)
     with pytest.raises(ValueError, match=message):
         tune(X, latent_dim=2, n_trials=1, space=space, fixed=QUICK, verbose=0)
+
+
+def test_optuna_info_lines_do_not_interleave_with_aekit_lines(capfd):
+    import optuna
+
+    X = np.random.default_rng(0).random((80, 6)).astype(np.float32)
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.INFO)
+    try:
+        tune(X, latent_dim=2, n_trials=2, fixed=QUICK, verbose=1, refit=False)
+        err = capfd.readouterr().err
+        assert "trial 0" in err  # aekit's own line per trial
+        assert "Trial 0 finished" not in err and "A new study created" not in err
+        assert optuna.logging.get_verbosity() == optuna.logging.INFO  # restored
+    finally:
+        optuna.logging.set_verbosity(before)

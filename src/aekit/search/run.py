@@ -30,6 +30,7 @@ from .study import (
     progress_lines,
     start_from_default,
     trial_line,
+    warnings_only,
 )
 from .trial import Objective, PruningCallback, epoch_value, validation_mse
 
@@ -98,17 +99,18 @@ def tune(
     check_budget(n_trials, timeout)
     plan = _plan(X, latent_dim, space, fixed, random_state, test_fraction, pruner)
     say = progress_lines(verbose, progress)
-    study = open_study(optuna, storage, study_name, pruner, plan.setup, say)
-    start_from_default(study, plan.space, latent_dim)
-    if tracker is not None:
-        tracker.begin(study.study_name, plan.setup)
-    try:
-        _optimize(study, plan, latent_dim, n_trials, timeout, say, tracker)
-        result = _refit_and_test(study, plan, refit, compare_default, t0)
-    except BaseException:
+    with warnings_only(optuna):  # aekit's line per trial, not Optuna's INFO lines
+        study = open_study(optuna, storage, study_name, pruner, plan.setup, say)
+        start_from_default(study, plan.space, latent_dim)
         if tracker is not None:
-            tracker.end({}, status="FAILED")
-        raise
+            tracker.begin(study.study_name, plan.setup)
+        try:
+            _optimize(study, plan, latent_dim, n_trials, timeout, say, tracker)
+            result = _refit_and_test(study, plan, refit, compare_default, t0)
+        except BaseException:
+            if tracker is not None:
+                tracker.end({}, status="FAILED")
+            raise
     if tracker is not None:
         tracker.end(result.summary())
     return result

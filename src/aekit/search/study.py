@@ -8,8 +8,9 @@ space holds it.
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from .space import default_point
@@ -156,3 +157,18 @@ def progress_lines(
             (progress or (lambda s: print(s, file=sys.stderr, flush=True)))(line)
 
     return say
+
+
+@contextlib.contextmanager
+def warnings_only(optuna: Any) -> Iterator[None]:
+    """Optuna's own log at WARNING for the block, then as it was.
+
+    Optuna logs an INFO line per trial through a handler of its own; inside a
+    search aekit prints its own line per trial, and the two interleaved.
+    """
+    previous = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(previous)

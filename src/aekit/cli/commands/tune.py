@@ -130,13 +130,12 @@ def _add_trial_options(g: ArgumentAdder) -> None:
 def run(args: argparse.Namespace) -> int:
     """Search on DATA; save the best model, study.json and study.html to -o."""
     try:
-        import optuna
+        import optuna  # noqa: F401  (the install message before any work)
     except ImportError:
         raise CommandError("aekit tune needs Optuna: pip install aekit[tune]") from None
     from ...search import save_result, tune
     from ...search.space import read_space
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # a line per trial instead
     check_budget_flags(args.trials, args.timeout)
     out = check_model_dir(Path(args.output))
     tracker = make_study_tracker(args, run_name=args.study_name or out.name)
