@@ -1,7 +1,8 @@
 """The scikit-learn face: `AutoEncoder`, and `load` for a saved model folder.
 
 The modules: `autoencoder` (the estimator: parameters, fit, transform, ...),
-`learned` (its learned attributes over a FittedModel and a FitRecord) and
+`learned` (its learned attributes over a FittedModel and a FitRecord),
+`outputs` (evaluate, report, export_onnx, save: thin over the floors below) and
 `loading` (`load`: a model folder as an estimator).
 """
 

@@ -8,7 +8,6 @@ what a fit produced (see `learned`).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -22,13 +21,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..data.rows import ScaledRows, as_float32, refuse_categorical
 from ..fitting import run_fit, setup_run
 from ..params import check_params
-from ..serialize import save_model
 from ..train import Callback
 from .learned import Learned
+from .outputs import Outputs
 
 
 class AutoEncoder(
-    Learned, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    Outputs, Learned, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
     """A fully connected autoencoder as a scikit-learn transformer.
 
@@ -350,42 +349,6 @@ class AutoEncoder(
         self.fitted_.calibrate_threshold(self._rows(X), quantile)
         return self
 
-    def evaluate(self, X: Any, y: Any = None, **kwargs: Any) -> dict[str, Any]:
-        """Errors against the PCA baseline, probes and diagnostics on X.
-
-        See `aekit.evaluate.evaluate_model` for the keyword arguments and the
-        result.
-        """
-        check_is_fitted(self)
-        from ..evaluate import evaluate_model
-
-        return evaluate_model(self.fitted_, X, y, history=self.history_, **kwargs)
-
-    def report(
-        self, path: str | os.PathLike[str], X: Any = None, y: Any = None, **kwargs: Any
-    ) -> Any:
-        """Write the HTML report of this model (and of X, y) to `path`; return it.
-
-        See `aekit.report.write_report` for the keyword arguments.
-        """
-        check_is_fitted(self)
-        from ..report import write_report
-
-        return write_report(self.fitted_, path, X, y, record=self.record_, **kwargs)
-
-    def export_onnx(
-        self, path: str | os.PathLike[str], part: str = "encoder", **kwargs: Any
-    ) -> Any:
-        """Write `part` of this model to `path` as ONNX, scaling inside; return the path.
-
-        See `aekit.export.to_onnx` for the parts and the keyword arguments
-        (needs ``pip install aekit[onnx]``).
-        """
-        check_is_fitted(self)
-        from ..export import to_onnx
-
-        return to_onnx(self.fitted_, path, part=part, **kwargs)
-
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
@@ -394,21 +357,3 @@ class AutoEncoder(
                 "float32"
             ]  # codes are always float32
         return tags
-
-    # -- persistence -------------------------------------------------------------
-
-    def save(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        extra_files: Mapping[str, bytes] | None = None,
-    ) -> None:
-        """Write the fitted model to folder `path` (config.json + model.safetensors).
-
-        `extra_files` (name -> bytes) are committed with it, in the same rename.
-        """
-        check_is_fitted(self)
-        save_model(
-            path, self.fitted_, self.get_params(), self.record_, extra_files=extra_files
-        )
-
