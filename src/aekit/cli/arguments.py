@@ -214,10 +214,15 @@ def add_use_arguments(p: argparse.ArgumentParser, *, output: bool) -> None:
     add_model_dir(p)
     p.add_argument("data", metavar="DATA", help=TABLE_HELP)
     if output:
-        p.add_argument(
-            "-o",
-            "--output",
-            metavar="OUT",
-            required=True,
-            help="output table: .npy, .csv, .tsv, .parquet",
-        )
+        add_output_table(p)
+
+
+def add_output_table(p: argparse.ArgumentParser) -> None:
+    """-o OUT, the table a command writes."""
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        required=True,
+        help="output table: .npy, .csv, .tsv, .parquet",
+    )

@@ -55,11 +55,7 @@ def _fit(run: FitRun) -> tuple[FittedModel, FitRecord]:
     start = None
     if tests_start(run):
         t = time.perf_counter()
-        assert run.val is not None
-        start = start_test(
-            run.family, run.config, run.pca, run.train, fitted, record.best_epoch or 0,
-            run.val,
-        )  # fmt: skip
+        start = start_test(run, fitted, record.best_epoch or 0)
         if not start["trained_kept"]:  # the start wins: rebuilt from every row
             fitted.module = rebuilt_start(run).eval()
             record.best_epoch = 0

@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..data.rows import ScaledRows
 from ..fitted import FittedModel
 from ..pca import fit_baseline
 from .setup import FitRun
@@ -20,15 +19,7 @@ from .setup import FitRun
 START_Z = 1.645  # one-sided 5%: the trained model must beat its start by this many SEs
 
 
-def start_test(
-    family: Any,
-    config: Any,
-    base: Any,
-    X_train: ScaledRows,
-    trained: FittedModel,
-    best_epoch: int,
-    X_val: ScaledRows,
-) -> dict[str, Any]:
+def start_test(run: FitRun, trained: FittedModel, best_epoch: int) -> dict[str, Any]:
     """Does the trained model beat its starting point on the validation rows?
 
     Early stopping picks the best epoch by the mean validation loss; on a few
@@ -39,12 +30,13 @@ def start_test(
     errors of that mean (a one-sided paired test at 5%). Families whose start
     is a candidate must have a start that `initialize` fully determines.
     """
+    assert run.val is not None  # see `tests_start`
     with torch.random.fork_rng(devices=[]):
-        start = family.build(config).to(trained.device)
-    family.initialize(start, base, X_train)
-    start_model = FittedModel(start, family.name, None)
-    e_trained = trained.errors(X_val).astype(np.float64)
-    e_start = start_model.errors(X_val).astype(np.float64)
+        start = run.family.build(run.config).to(trained.device)
+    run.family.initialize(start, run.pca, run.train)
+    start_model = FittedModel(start, run.family.name, None)
+    e_trained = trained.errors(run.val).astype(np.float64)
+    e_start = start_model.errors(run.val).astype(np.float64)
     gain = e_start - e_trained  # > 0 where the trained model is better
     n = len(gain)
     mean = float(gain.mean())

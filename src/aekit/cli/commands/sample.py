@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..arguments import add_model_dir
+from ..arguments import add_model_dir, add_output_table
 from ..inputs import load_model
 from ..options import EXIT_OK, CommandError
 
@@ -24,13 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-n", type=int, required=True, metavar="N", help="how many rows to draw"
     )
-    p.add_argument(
-        "-o",
-        "--output",
-        metavar="OUT",
-        required=True,
-        help="output table: .npy, .csv, .tsv, .parquet",
-    )
+    add_output_table(p)
     p.add_argument(
         "--random-state",
         type=int,
