@@ -1,8 +1,9 @@
 """One trial: fit an AutoEncoder drawn from the space, report each epoch, value it.
 
-A pruning callback reports every epoch's validation reconstruction loss to the
-trial, and when the pruner says so it asks the loop to stop (a flag); the
-trial ends pruned after `fit` returns. A completed trial's value is the mean
+`fit_trial` is the trial whatever backend runs it: a reporting callback hands
+every epoch's validation reconstruction loss to the backend's ``report``, and
+when the backend says so it asks the loop to stop (a flag); the trial ends
+pruned after `fit` returns. `Objective` is the trial as Optuna calls it. A completed trial's value is the mean
 squared error on its validation rows, the same measure for every family
 whatever its objective adds (a penalty, a KL term, noise).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,15 +29,20 @@ if TYPE_CHECKING:
     from ..tracking import MLflowStudy
 
 
-class PruningCallback(Callback):
-    """Report each epoch's validation reconstruction loss to an Optuna trial; stop when pruned.
+Report = Callable[[int, float], bool]
+"""A search backend's hook: ``report(epoch, value)`` returns True to stop the trial."""
 
-    It only sets ``state.stop_requested``: the caller raises ``optuna.TrialPruned``
-    once `fit` has returned, when ``pruned`` is true.
+
+class ReportingCallback(Callback):
+    """Hand each epoch's validation reconstruction loss to a backend's `report`.
+
+    When `report` answers True (the backend prunes the trial) it only sets
+    ``state.stop_requested``; `fit_trial` returns with ``pruned_at`` set and
+    the backend ends the trial its own way (Optuna raises ``TrialPruned``).
     """
 
-    def __init__(self, trial: Any) -> None:
-        self.trial = trial
+    def __init__(self, report: Report) -> None:
+        self.report = report
         self.pruned = False
         self.pruned_at: int | None = None  # the epoch after which it was pruned
 
@@ -45,10 +51,31 @@ class PruningCallback(Callback):
         if val is None or not math.isfinite(val):
             return
         epoch = len(state.history)
-        self.trial.report(float(val), epoch)
-        if self.trial.should_prune():
+        if self.report(epoch, float(val)):
             self.pruned, self.pruned_at = True, epoch
             state.stop_requested = True
+
+
+class PruningCallback(ReportingCallback):
+    """Report each epoch's validation reconstruction loss to an Optuna trial; stop when pruned.
+
+    It only sets ``state.stop_requested``: the caller raises ``optuna.TrialPruned``
+    once `fit` has returned, when ``pruned`` is true.
+    """
+
+    def __init__(self, trial: Any) -> None:
+        self.trial = trial
+        super().__init__(optuna_report(trial))
+
+
+def optuna_report(trial: Any) -> Report:
+    """The `Report` of an Optuna trial: report the value at the epoch, ask the pruner."""
+
+    def report(epoch: int, value: float) -> bool:
+        trial.report(value, epoch)
+        return bool(trial.should_prune())
+
+    return report
 
 
 def epoch_value(record: Mapping[str, Any]) -> float | None:
@@ -75,13 +102,53 @@ def validation_mse(est: Any, X_search: np.ndarray) -> float:
 
 
 @dataclass
+class TrialFit:
+    """What one trial's fit gave, whatever backend ran it."""
+
+    estimator: Any  # the fitted AutoEncoder
+    seconds: float
+    epochs: int
+    curve: list[float]  # each epoch's validation reconstruction loss
+    pruned_at: int | None  # the epoch after which the backend stopped it
+    value: float | None  # the trial's value (validation MSE); None when pruned
+
+
+def fit_trial(
+    params: Mapping[str, Any],
+    X_search: np.ndarray,
+    report: Report,
+    callbacks: Sequence[Callback] = (),
+) -> TrialFit:
+    """Fit one trial's AutoEncoder on the search rows and value it, for any backend.
+
+    The fit skips the fit-time evaluation; `report` hears every epoch's
+    validation reconstruction loss and may stop the fit (a pruned trial: no
+    value). A completed trial's value is `validation_mse`.
+    """
+    from ..estimator import AutoEncoder
+
+    cb = ReportingCallback(report)
+    t = time.perf_counter()
+    # a trial's dead units are the search's business
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeadUnitWarning)
+        est = AutoEncoder(**params).fit(
+            X_search, evaluate=False, callbacks=[cb, *callbacks]
+        )
+    seconds = time.perf_counter() - t
+    curve = [v for v in map(epoch_value, est.history_) if v is not None]
+    value = None if cb.pruned else validation_mse(est, X_search)
+    return TrialFit(est, seconds, est.n_epochs_, curve, cb.pruned_at, value)
+
+
+@dataclass
 class Objective:
     """What one trial does: the function `optuna.Study.optimize` calls per trial.
 
-    It fits the trial's AutoEncoder on the search rows without the fit-time
-    evaluation and records its parameters, seconds, epochs and curve on the
-    trial; it raises ``optuna.TrialPruned`` for a pruned trial and returns the
-    validation MSE of a completed one.
+    It runs `fit_trial` with the trial's parameters and records its
+    parameters, seconds, epochs and curve on the trial; it raises
+    ``optuna.TrialPruned`` for a pruned trial and returns the value of a
+    completed one.
     """
 
     X_search: np.ndarray  # (n_search_rows, n_features)
@@ -93,39 +160,31 @@ class Objective:
     def __call__(self, trial: Any) -> float:
         import optuna
 
-        from ..estimator import AutoEncoder
-
         mark_worker(trial)
         params = {**self.base, **sample_params(trial, self.space, self.latent_dim)}
         trial.set_user_attr("params", jsonable(params))
-        cb = PruningCallback(trial)
         logger = (
             None if self.tracker is None else self.tracker.trial_logger(trial.number)
         )
-        t = time.perf_counter()
-        # a trial's dead units are the search's business
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeadUnitWarning)
-            try:
-                est = AutoEncoder(**params).fit(
-                    self.X_search,
-                    evaluate=False,
-                    callbacks=[cb] if logger is None else [cb, logger],
-                )
-            except Exception:
-                if self.tracker is not None and logger is not None:
-                    self.tracker.end_trial(logger, "FAIL")
-                raise
-        trial.set_user_attr("seconds", time.perf_counter() - t)
-        trial.set_user_attr("epochs", est.n_epochs_)
-        curve = [epoch_value(h) for h in est.history_]
-        trial.set_user_attr("curve", [v for v in curve if v is not None])
-        if cb.pruned:
+        try:
+            fit = fit_trial(
+                params,
+                self.X_search,
+                optuna_report(trial),
+                [] if logger is None else [logger],
+            )
+        except Exception:
+            if self.tracker is not None and logger is not None:
+                self.tracker.end_trial(logger, "FAIL")
+            raise
+        trial.set_user_attr("seconds", fit.seconds)
+        trial.set_user_attr("epochs", fit.epochs)
+        trial.set_user_attr("curve", fit.curve)
+        if fit.value is None:
             if self.tracker is not None and logger is not None:
                 self.tracker.end_trial(logger, "PRUNED")
-            raise optuna.TrialPruned(f"pruned after epoch {cb.pruned_at}")
-        trial.set_user_attr("best_loss", float(est.best_loss_))
-        value = validation_mse(est, self.X_search)
+            raise optuna.TrialPruned(f"pruned after epoch {fit.pruned_at}")
+        trial.set_user_attr("best_loss", float(fit.estimator.best_loss_))
         if self.tracker is not None and logger is not None:
-            self.tracker.end_trial(logger, "COMPLETE", value)
-        return value
+            self.tracker.end_trial(logger, "COMPLETE", fit.value)
+        return fit.value
