@@ -472,3 +472,36 @@ def test_a_checkpoint_holds_the_loggers_state_and_refuses_a_bad_one(X, tmp_path)
     state_file.write_text(json.dumps(doc))
     with pytest.raises(ModelFormatError, match="callbacks is not a mapping"):
         load_checkpoint(ckpt.path)
+
+
+# -- under torchrun: rank 0 alone logs ---------------------------------------------
+
+
+@pytest.mark.slow
+def test_under_torchrun_rank_0_alone_logs(table, tmp_path):
+    # two real gloo ranks train one model: one MLflow run, one TensorBoard event
+    # file, each epoch once (a second rank logging would double every step)
+    import os
+    import subprocess
+
+    from mlflow.tracking import MlflowClient
+
+    from aekit import distributed
+
+    env = {k: v for k, v in os.environ.items() if k not in distributed.ENV_VARS}
+    env.update(OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).parents[1] / "src"))
+    uri, tb = f"sqlite:///{tmp_path}/mlflow.db", tmp_path / "tb"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
+    cmd += ["-m", "aekit", "train", str(table), "-o", str(tmp_path / "model")]
+    cmd += [*OPTIONS, "--track", f"mlflow:{uri}", "--track", f"tensorboard:{tb}"]
+    cmd += ["--experiment", "ranks"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    client = MlflowClient(uri)
+    exp = client.get_experiment_by_name("ranks")
+    (r,) = client.search_runs([exp.experiment_id])
+    assert [s for s, _ in steps_and_values(client, r.info.run_id, "val_loss")] == [
+        1, 2, 3, 4,
+    ]  # fmt: skip
+    assert len(list(tb.rglob("events.out.tfevents.*"))) == 1
+    assert [s for s, _ in scalars(tb)["train_loss"]] == [1, 2, 3, 4]
