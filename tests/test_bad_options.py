@@ -48,10 +48,10 @@ def test_an_option_out_of_range_is_refused_before_training(X, model, options, na
 
 def test_every_numeric_option_has_a_declared_range():
     # a new option without a range would slip past the one check
+    import dataclasses
+
     from aekit.families import family_names
     from aekit.families.base import option_specs
-
-    import dataclasses
 
     seen = 0
     for name in family_names():
