@@ -242,11 +242,6 @@ class AutoEncoder(
             that trains many models); ``pca_``, ``metrics_`` and
             ``threshold_`` are then None.
 
-        These options belong to one run, not to the model: where it writes,
-        what it continues from, what it computes at the end (as Lightning's
-        ``fit(ckpt_path=...)``). ``clone`` leaves them out, and
-        ``GridSearchCV(...).fit(X, callbacks=[...])`` passes them to every fit.
-
         Raises
         ------
         InvalidParameterError
@@ -256,6 +251,13 @@ class AutoEncoder(
         TrainingInterrupted
             A StopOnSignal callback caught a signal; ``checkpoint`` names the
             saved point to pass as `resume_from`.
+
+        Notes
+        -----
+        The keyword options belong to one run, not to the model: where it
+        writes, what it continues from, what it computes at the end (as
+        Lightning's ``fit(ckpt_path=...)``). ``clone`` leaves them out, and
+        ``GridSearchCV(...).fit(X, callbacks=[...])`` passes them to every fit.
 
         On any error the estimator keeps the fitted state it had before the call.
         """
