@@ -6,9 +6,13 @@ Public names are imported lazily so that ``aekit --help`` does not load torch.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 from .version import __version__
+
+# a library's logger: records go where the application sends them (see aekit.logs)
+logging.getLogger("aekit").addHandler(logging.NullHandler())
 
 _EXPORTS = {
     "AutoEncoder": "estimator",

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from types import FrameType
 from typing import Any
 
+from ..logs import cli_logging
 from .options import (
     EXIT_BROKEN_PIPE,
     EXIT_DIVERGED,
@@ -31,6 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     SIGTERM is turned into an exception for the command's duration, as Ctrl-C
     is, so that every `finally` runs and no temporary file is left behind.
+    The library's log records (``aekit.*``, INFO) go to stderr, set up once
+    here (`aekit.logs.cli_logging`); the command's own results go to stdout.
 
     Examples
     --------
@@ -39,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     0
     """
     try:
-        with _sigterm_raises():
+        with _sigterm_raises(), cli_logging():
             try:
                 args = parse_arguments(argv)
             except CommandError as e:

@@ -9,10 +9,10 @@ space holds it.
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from ..logs import get_logger, say
 from .space import default_point
 from .storage import fail_orphans, make_storage
 
@@ -150,13 +150,18 @@ def trial_line(study: Any, trial: Any) -> str:
 def progress_lines(
     verbose: int, progress: Callable[[str], None] | None
 ) -> Callable[[str], None]:
-    """Where the search's lines go: `progress` (default stderr) when `verbose`, else nowhere."""
+    """Where the search's lines go when `verbose`: `progress`, else the ``aekit.search`` logger.
 
-    def say(line: str) -> None:
+    See `aekit.logs`: with no logging configured, the logger's lines are
+    written to stderr as well.
+    """
+    log = get_logger("search")
+
+    def line_out(line: str) -> None:
         if verbose:
-            (progress or (lambda s: print(s, file=sys.stderr, flush=True)))(line)
+            (progress or (lambda s: say(log, s)))(line)
 
-    return say
+    return line_out
 
 
 @contextlib.contextmanager

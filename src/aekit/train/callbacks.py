@@ -26,6 +26,7 @@ from torch import nn
 from .. import distributed
 from ..errors import DeadUnitWarning
 from ..layers import hidden_layers, switch_activation
+from ..logs import get_logger, say
 from .config import TrainConfig
 from .state import TrainState, keep_best
 
@@ -135,7 +136,11 @@ class DeadUnitPolicy(Callback):
 
 
 class ProgressBar(Callback):
-    """On rank 0: a bar of epochs on a terminal (verbose >= 1), a line an epoch (2)."""
+    """On rank 0: a bar of epochs on a terminal (verbose >= 1), a line an epoch (2).
+
+    The bar is tqdm's, on stderr; the lines are records of the ``aekit.train``
+    logger (see `aekit.logs`).
+    """
 
     def __init__(
         self, max_epochs: int, verbose: int, world: distributed.World | None = None
@@ -159,7 +164,7 @@ class ProgressBar(Callback):
 
     def on_epoch_end(self, state: TrainState) -> None:
         if self.verbose >= 2 and self.is_main:
-            print(epoch_line(state.history[-1], self.max_epochs), file=sys.stderr)
+            say(get_logger("train"), epoch_line(state.history[-1], self.max_epochs))
         self.bar.set_postfix(loss=f"{state.monitor_loss:.4g}", refresh=False)
         self.bar.update(1)
 
