@@ -9,6 +9,7 @@ counted here so that they stay few and visible.
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 import types
@@ -70,8 +71,20 @@ def test_the_pages_hold_examples():
     assert {"docs/examples/anomalies.md", "docs/examples/serving.md"} <= names
 
 
+@pytest.fixture
+def logging_as_it_was():
+    """The root and aekit loggers restored after a page that configures logging."""
+    loggers = [logging.getLogger(), logging.getLogger("aekit")]
+    saved = [(list(g.handlers), g.level, g.propagate) for g in loggers]
+    yield
+    for g, (handlers, level, propagate) in zip(loggers, saved):
+        g.handlers[:] = handlers
+        g.setLevel(level)  # setLevel: it clears the loggers' caches
+        g.propagate = propagate
+
+
 @pytest.mark.parametrize("page", [_param(p) for p in WITH_CODE])
-def test_the_examples_of_a_page_run(page, tmp_path, monkeypatch):
+def test_the_examples_of_a_page_run(page, tmp_path, monkeypatch, logging_as_it_was):
     monkeypatch.chdir(tmp_path)
     module = types.ModuleType("__docs__")  # a module, as a pasted script is one
     monkeypatch.setitem(sys.modules, module.__name__, module)
