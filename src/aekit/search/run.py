@@ -23,6 +23,7 @@ from ..errors import AekitError
 from .comparison import held_out_mse
 from .result import TuneResult, best_result, by_latent, jsonable, save_result
 from .space import check_fixed, check_values, default_space, merge_space
+from .storage import damage_named
 from .study import (
     PRUNERS,
     import_optuna,
@@ -99,7 +100,7 @@ def tune(
     check_budget(n_trials, timeout)
     plan = _plan(X, latent_dim, space, fixed, random_state, test_fraction, pruner)
     say = progress_lines(verbose, progress)
-    with warnings_only(optuna):  # aekit's line per trial, not Optuna's INFO lines
+    with warnings_only(optuna), damage_named(storage):
         study = open_study(optuna, storage, study_name, pruner, plan.setup, say)
         start_from_default(study, plan.space, latent_dim)
         if tracker is not None:
