@@ -165,3 +165,47 @@ def test_sample_of_an_absurd_count_is_a_value_error(vae):
         aekit.load(vae).sample(10**30)
     with pytest.raises(ValueError, match="GiB, more than the"):
         aekit.load(vae).sample(2**47)  # 6 PiB of rows: refused before allocating
+
+
+# -- Ctrl-C during the first imports (F21) ----------------------------------------
+
+
+def test_ctrl_c_during_the_first_imports_is_one_line_and_130():
+    # a deterministic Ctrl-C inside `import aekit.cli`, as a signal that lands
+    # there raises it: an import hook that raises KeyboardInterrupt
+    code = (
+        "import sys\n"
+        "class Stop:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'aekit.cli.parser':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Stop())\n"
+        "from aekit.__main__ import entry\n"
+        "sys.exit(entry())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "--help"], capture_output=True, text=True
+    )
+    assert (done.returncode, done.stderr) == (130, "aekit: interrupted\n")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.09, 0.12, 0.2, 0.3])
+def test_a_real_sigint_early_is_never_a_traceback(delay):
+    import signal
+    import time
+
+    # what the installed `aekit` script runs (pyproject's [project.scripts])
+    script = "import sys; from aekit.__main__ import entry; sys.exit(entry())"
+    p = subprocess.Popen(
+        [sys.executable, "-c", script, "info", "/nonexistent-model"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(delay)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    # interrupted (130), or done before the signal came (2: no such model)
+    assert p.returncode in (130, 2), (p.returncode, err)
+    assert "Traceback" not in err, err
