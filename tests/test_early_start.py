@@ -74,7 +74,9 @@ def _decision(gains: list[float], z: float = 1.645, epochs: int = 3):
     """A StartDecision fed rows whose gains over the start are `gains` per epoch."""
     noise = np.tile([-0.01, 0.01], 50)  # SE of the mean gain: 0.001
     errors = iter([1.0 - g - noise for g in gains])
-    return StartDecision(np.ones(100), lambda _m: next(errors), z, 1.645, epochs)
+    return StartDecision(
+        np.ones(100), lambda _m: next(errors), z, 1.645, epochs, 20, 100
+    )
 
 
 def _epochs(decision: StartDecision, n: int, best_epoch: int = 0) -> TrainState:
@@ -82,6 +84,7 @@ def _epochs(decision: StartDecision, n: int, best_epoch: int = 0) -> TrainState:
     state = TrainState(net, torch.optim.SGD(net.parameters(), 0.1), torch.Generator())
     for epoch in range(1, n + 1):
         state.epoch, state.best_epoch = epoch, best_epoch
+        state.bad_epochs = epoch - best_epoch
         decision.on_epoch_end(state)
         if state.stopped_early:
             break
@@ -97,6 +100,11 @@ def test_it_stops_when_behind_without_catching_up():
 def test_it_waits_while_the_model_catches_up():
     d = _decision([-0.05 + 0.004 * i for i in range(10)])  # behind, but closing in
     assert not _epochs(d, 10).stopped_early and d.decided_epoch is None
+
+
+def test_catching_up_too_slowly_for_the_patience_left_is_settled():
+    d = _decision([-0.05 + 0.0005 * i for i in range(10)])
+    assert _epochs(d, 10).stopped_early and d.decided_epoch == 4
 
 
 def test_it_waits_while_the_model_is_not_clearly_behind():
@@ -130,9 +138,7 @@ def test_resumed_fit_decides_as_the_uninterrupted_one(X, tmp_path):
     _fit(X, True, [StopAt(3, 1)], checkpoint_dir=tmp_path)  # stopped mid-epoch 4
     old, start.EARLY_DECISION = start.EARLY_DECISION, True
     try:
-        resumed = AutoEncoder(**KW).fit(
-            X, callbacks=[Sabotage()], resume_from=tmp_path
-        )
+        resumed = AutoEncoder(**KW).fit(X, callbacks=[Sabotage()], resume_from=tmp_path)
     finally:
         start.EARLY_DECISION = old
     t, r = ref.metrics_["start_test"], resumed.metrics_["start_test"]

@@ -19,8 +19,9 @@ from .setup import FitRun
 
 START_Z = 1.645  # one-sided 5%: the trained model must beat its start by this many SEs
 # The start test decided early (`StartDecision`): training stops once the best
-# epoch fails the test and the model has been worse than its start by more than
-# FUTILITY_Z standard errors, without catching up, for FUTILITY_EPOCHS epochs.
+# epoch fails the test and the model, at FUTILITY_Z standard errors above its
+# mean gain and gaining at its rate over the last FUTILITY_EPOCHS epochs, would
+# not become the best epoch before the patience runs out.
 FUTILITY_Z = 1.645
 FUTILITY_EPOCHS = 5
 EARLY_DECISION = True  # False: StartDecision records but never stops (benchmarks)
@@ -86,7 +87,7 @@ def start_decision(run: FitRun) -> StartDecision | None:
 
     return StartDecision(
         start_errors(run), errors, START_Z, FUTILITY_Z, FUTILITY_EPOCHS,
-        stop=EARLY_DECISION,
+        run.tcfg.patience, run.tcfg.max_epochs, stop=EARLY_DECISION,
     )  # fmt: skip
 
 
