@@ -13,9 +13,9 @@ from ..errors import DivergenceError
 from ..evaluate import fit_time_evaluation
 from ..fitted import FittedModel
 from ..record import FitRecord
-from ..train import TrainState, restore_best, train
+from ..train import StartDecision, TrainState, restore_best, train
 from .setup import FitRun
-from .start import rebuilt_start, start_test, tests_start
+from .start import rebuilt_start, start_decision, start_test, tests_start
 
 REFIT_NOTE = (
     "the trained model did not beat its starting point clearly enough on the "
@@ -51,11 +51,13 @@ def _fit(run: FitRun) -> tuple[FittedModel, FitRecord]:
     """Train, decide the start, evaluate: the model and its record."""
     state = _train(run)
     fitted, record = _trained(run, state)
+    decision = next((c for c in state.callbacks if isinstance(c, StartDecision)), None)
     del state
     start = None
     if tests_start(run):
         t = time.perf_counter()
         start = start_test(run, fitted, record.best_epoch or 0)
+        start["decided_epoch"] = None if decision is None else decision.decided_epoch
         if not start["trained_kept"]:  # the start wins: rebuilt from every row
             fitted.module = rebuilt_start(run).eval()
             record.best_epoch = 0
@@ -82,6 +84,9 @@ def _train(run: FitRun) -> TrainState:
             run.fingerprint, run.scaling,
         )  # fmt: skip
         callbacks.insert(0, run.saver)
+    decision = start_decision(run)
+    if decision is not None:  # before the saver: a checkpoint holds what it saw
+        callbacks.insert(0, decision)
     t = time.perf_counter()
     try:
         state = train(
