@@ -146,7 +146,7 @@ def _check_consistent(ckpt: Checkpoint, saved: dict[str, Any], arch: Any) -> Non
     options = saved.get("model_options") or {}
     if isinstance(options, dict):
         for name, value in options.items():
-            if hasattr(arch, name) and not same(value, getattr(arch, name)):
+            if hasattr(arch, name) and not _same_option(arch, name, value):
                 differ.append(f"model option {name}={value!r}")
     if differ:
         raise ModelFormatError(
@@ -155,6 +155,21 @@ def _check_consistent(ckpt: Checkpoint, saved: dict[str, Any], arch: Any) -> Non
             "it was edited or damaged: resume from another checkpoint or start a "
             "new fit"
         )
+
+
+def _same_option(arch: Any, name: str, value: Any) -> bool:
+    """Whether option `name` given as `value` is the architecture's, once stored.
+
+    The config stores an option in its own form ('8x8' as (8, 8, 1)): the
+    value goes through the config's checks before it is compared.
+    """
+    import dataclasses
+
+    try:
+        stored = getattr(dataclasses.replace(arch, **{name: value}), name)
+    except (TypeError, ValueError):
+        return False
+    return bool(same(stored, getattr(arch, name)))
 
 
 def _arch_values(arch: Any, differ: list[str]) -> str:
