@@ -43,6 +43,7 @@ _EXPORTS = {
     "write_report": "report",
     "to_onnx": "export",
     "tune": "search",
+    "plan": "planning",
     "TuneResult": "search",
 }
 
@@ -74,6 +75,7 @@ if TYPE_CHECKING:
         register_family,
     )
     from .fitted import FittedModel
+    from .planning import plan
     from .record import FitRecord
     from .report import write_report
     from .search import TuneResult, tune

@@ -83,6 +83,7 @@ def _train(run: FitRun) -> TrainState:
             run.params, run.config.n_features, run.feature_names, run.seed,
             run.fingerprint, run.scaling,
         )  # fmt: skip
+        run.saver.meta["precision"] = run.tcfg.precision  # what "auto" resumes in
         callbacks.insert(0, run.saver)
     decision = start_decision(run)
     if decision is not None:  # before the saver: a checkpoint holds what it saw
@@ -136,7 +137,7 @@ def _trained(run: FitRun, state: TrainState) -> tuple[FittedModel, FitRecord]:
         run.scaling,
         run.feature_names,
         loss=run.params["loss"],
-        precision=run.params["precision"],
+        precision=run.tcfg.precision,  # "auto" resolved
     )
     record = FitRecord(
         history=state.history,
@@ -145,6 +146,7 @@ def _trained(run: FitRun, state: TrainState) -> tuple[FittedModel, FitRecord]:
         best_epoch=state.best_epoch,
         best_loss=state.best_loss,
         stopped_early=state.stopped_early,
+        precision=None if run.precision is None else run.precision.to_dict(),
     )
     return fitted, record
 
