@@ -175,7 +175,8 @@ def variants(specs: list[str], param_sets: list[dict], draws: int) -> None:
                 r = fit_once(fit, int(k), True, dict(params))
                 mse = float(r["ae"].reconstruction_error(test).mean())
                 z = r["ae"].metrics_.get("start_test", {})
-                zb = z["mean_gain"] / z["standard_error"] if z else math.nan
+                se = z.get("standard_error", 0.0)
+                zb = z["mean_gain"] / se if se > 0 else math.nan  # nan: no trained epoch
                 print(
                     f"| {name}[{n}] | {draw} | {json.dumps(params)} | "
                     f"{'trained' if r['kept'] else 'start'} | {mse / base:.3f} | "
