@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -25,6 +26,8 @@ from .options import (
 from .parser import parse_arguments
 from .resume import interrupted_text
 
+logger = logging.getLogger("aekit")
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the aekit command line on `argv` (default: sys.argv[1:]); return the status.
@@ -38,17 +41,55 @@ def main(argv: Sequence[str] | None = None) -> int:
     aekit 0.1.0
     0
     """
+    with _logging_to_stderr(argv):
+        try:
+            with _sigterm_raises():
+                try:
+                    args = parse_arguments(argv)
+                except CommandError as e:
+                    return _error(str(e))
+                except SystemExit as e:  # --help and --version
+                    return e.code if isinstance(e.code, int) else EXIT_OK
+                return _run(args)
+        except KeyboardInterrupt as e:  # e.g. during the first imports, before _run
+            return _interrupted(e)
+
+
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler writing to whatever sys.stderr is when a record comes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _logging_to_stderr(argv: Sequence[str] | None) -> Iterator[None]:
+    """The command's logging: the "aekit" logger to stderr as ``aekit: message``.
+
+    Configured here once, for the command's duration, on the "aekit" logger alone:
+    the root logger and other libraries' loggers stay as they were. INFO and up,
+    WARNING and up with --quiet.
+    """
+    words = sys.argv[1:] if argv is None else list(argv)
+    handler = _CurrentStderr()
+    handler.setFormatter(logging.Formatter("aekit: %(message)s"))
+    level = logging.WARNING if "--quiet" in words else logging.INFO
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
     try:
-        with _sigterm_raises():
-            try:
-                args = parse_arguments(argv)
-            except CommandError as e:
-                return _error(str(e))
-            except SystemExit as e:  # --help and --version
-                return e.code if isinstance(e.code, int) else EXIT_OK
-            return _run(args)
-    except KeyboardInterrupt as e:  # e.g. during the first imports, before _run
-        return _interrupted(e)
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
 
 
 class Terminated(KeyboardInterrupt):
@@ -79,9 +120,9 @@ def _interrupted(e: KeyboardInterrupt, debug: bool = False) -> int:
     if debug:
         traceback.print_exc()
     if isinstance(e, Terminated):
-        print("aekit: interrupted by SIGTERM", file=sys.stderr)
+        logger.error("interrupted by SIGTERM")
         return 128 + signal.SIGTERM
-    print("aekit: interrupted", file=sys.stderr)
+    logger.error("interrupted")
     return EXIT_INTERRUPTED
 
 
@@ -107,7 +148,7 @@ def _run(args: argparse.Namespace) -> int:
     except TrainingInterrupted as e:
         if args.debug:
             traceback.print_exc()
-        print(f"aekit: {interrupted_text(e, args)}", file=sys.stderr)
+        logger.error("%s", interrupted_text(e, args))
         return e.exit_code
     except DivergenceError as e:
         return _error(str(e), args.debug, EXIT_DIVERGED)
@@ -124,7 +165,7 @@ MAX_MESSAGE = 2000  # characters of an error line; the rest of a long one is cut
 def _error(message: str, debug: bool = False, status: int = EXIT_ERROR) -> int:
     if debug:
         traceback.print_exc()
-    print(f"aekit: error: {bounded(message)}", file=sys.stderr)
+    logger.error("error: %s", bounded(message))
     return status
 
 
@@ -137,4 +178,4 @@ def bounded(message: str, limit: int = MAX_MESSAGE) -> str:
 
 
 def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
-    print(f"aekit: warning: {bounded(str(message))}", file=sys.stderr)
+    logger.warning("warning: %s", bounded(str(message)))

@@ -81,7 +81,8 @@ def tune(
     refit, compare_default : bool, default=True
         Refit the best with the full evaluation; test a default model too.
     verbose, progress : int (default 1), callable, optional
-        1: a line per trial to `progress` (default stderr). See docs/tune.md.
+        1: a line per trial to `progress` (default: logged at INFO on the
+        "aekit" logger; see docs/logging.md). See docs/tune.md.
     tracker : aekit.tracking.MLflowStudy, optional
         Log the search to MLflow: a parent run, a nested run per trial (pruned
         ones marked), the best trial and test scores at the end; its

@@ -9,12 +9,14 @@ space holds it.
 from __future__ import annotations
 
 import contextlib
-import sys
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from .space import default_point
 from .storage import fail_orphans, make_storage
+
+logger = logging.getLogger(__name__)
 
 PRUNERS = ("hyperband", "halving", "median", "none")
 SETUP_KEYS = ("n_rows", "n_features", "latent_dim", "random_state", "test_fraction")
@@ -150,11 +152,12 @@ def trial_line(study: Any, trial: Any) -> str:
 def progress_lines(
     verbose: int, progress: Callable[[str], None] | None
 ) -> Callable[[str], None]:
-    """Where the search's lines go: `progress` (default stderr) when `verbose`, else nowhere."""
+    """Where the search's lines go: `progress` (default the "aekit.search" logger, at
+    INFO) when `verbose`, else nowhere."""
 
     def say(line: str) -> None:
         if verbose:
-            (progress or (lambda s: print(s, file=sys.stderr, flush=True)))(line)
+            (progress or logger.info)(line)
 
     return say
 
