@@ -29,6 +29,18 @@ def _python(code: str) -> str:
     return done.stdout
 
 
+def test_no_aekit_logger_has_a_handler_but_a_null_one():
+    import aekit.callbacks
+    import aekit.estimator
+    import aekit.search  # noqa: F401
+
+    names = [n for n in logging.root.manager.loggerDict if n.split(".")[0] == "aekit"]
+    assert "aekit.search.study" in names
+    kinds = {type(h) for n in names for h in logging.getLogger(n).handlers}
+    assert kinds <= {logging.NullHandler}
+
+
+@pytest.mark.slow  # a fresh interpreter importing torch
 def test_importing_aekit_attaches_no_handler_and_leaves_root_alone():
     out = _python(
         "import logging\n"
