@@ -164,7 +164,7 @@ def test_every_estimator_parameter_has_a_flag_with_its_true_default(capsys):
         "activation": HIDDEN_ACTIVATIONS,
         "loss": LOSSES,
         "dead_units": DEAD_UNIT_POLICIES,
-        "precision": PRECISIONS,
+        "precision": (*PRECISIONS, "auto"),
         "device": DEVICES,
     }
     for name, values in choices.items():

@@ -158,9 +158,18 @@ def test_without_scaling_data_outside_unit_range_is_refused():
         ),
         ({"dead_units": "nope"}, "'dead_units' parameter .* Got 'nope' instead"),
         ({"max_epochs": -1}, "'max_epochs' .* must be 'auto' or an int >= 1. Got -1"),
-        ({"hidden_dims": "16"}, "'hidden_dims' .* a sequence of ints >= 1. Got '16'"),
-        ({"latent_dim": 2.5}, "'latent_dim' .* must be an int >= 1. Got 2.5"),
-        ({"latent_dim": None}, "'latent_dim' .* must be an int >= 1. Got None"),
+        (
+            {"hidden_dims": "16"},
+            r"'hidden_dims' .* a sequence of ints from 1 to 2\*\*31 - 1. Got '16'",
+        ),
+        (
+            {"latent_dim": 2.5},
+            r"'latent_dim' .* must be an int from 1 to 2\*\*31 - 1. Got 2.5",
+        ),
+        (
+            {"latent_dim": None},
+            r"'latent_dim' .* must be an int from 1 to 2\*\*31 - 1. Got None",
+        ),
         ({"scale": "no"}, "'scale' .* must be True or False. Got 'no'"),
         ({"dead_unit_threshold": "x"}, "'dead_unit_threshold' .* Got 'x'"),
         ({"weight_decay": float("inf")}, "'weight_decay' .* finite float >= 0"),

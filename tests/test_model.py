@@ -63,7 +63,7 @@ def test_latent_not_smaller_than_features_is_refused():
 
 @pytest.mark.parametrize("bad", [0, -3])
 def test_bad_hidden_dims(bad):
-    with pytest.raises(ValueError, match="hidden_dims must be positive"):
+    with pytest.raises(ValueError, match="hidden_dims must be widths from 1"):
         AEConfig(n_features=10, latent_dim=2, hidden_dims=(5, bad))
 
 

@@ -227,7 +227,21 @@ def test_quiet_when_not_a_terminal(capsys):
     assert out.out == "" and out.err == ""
 
 
-def test_verbose_2_prints_a_line_per_epoch(capsys):
+def test_verbose_2_logs_a_line_per_epoch(caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="aekit"):
+        train(_net(), _data(), None, _cfg(verbose=2))
+    lines = [r.getMessage() for r in caplog.records if r.name == "aekit.train"]
+    assert len(lines) == 3 and lines[0].startswith("epoch 1/3 train_loss")
+
+
+def test_verbose_2_prints_its_lines_while_logging_is_not_configured(
+    capsys, monkeypatch
+):
+    import logging
+
+    monkeypatch.setattr(logging.root, "handlers", [])  # pytest's own, for this test
     train(_net(), _data(), None, _cfg(verbose=2))
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 3 and lines[0].startswith("epoch 1/3 train_loss")
@@ -302,7 +316,9 @@ def test_a_callback_that_stops_training_is_not_a_spent_budget(digits):
     assert warned == []
 
 
-def test_the_loops_own_callbacks_run_before_the_callers(capsys):
+def test_the_loops_own_callbacks_run_before_the_callers(caplog):
+    import logging
+
     from aekit.train import (
         DeadUnitPolicy,
         EarlyStopping,
@@ -316,11 +332,14 @@ def test_the_loops_own_callbacks_run_before_the_callers(capsys):
         def on_epoch_end(self, state):
             # the epoch is recorded and scored, the bar's line already printed
             seen.append((state.history[-1]["epoch"], state.best_epoch))
-            assert capsys.readouterr().err.startswith(f"epoch {state.epoch}/")
+            assert caplog.records[-1].getMessage().startswith(f"epoch {state.epoch}/")
 
     hooks = default_callbacks(_cfg())
     assert [type(cb) for cb in hooks] == [EarlyStopping, DeadUnitPolicy, ProgressBar]
-    st = train(_net(), _data(), _data(40, seed=1), _cfg(verbose=2), callbacks=[Look()])
+    with caplog.at_level(logging.INFO, logger="aekit"):
+        st = train(
+            _net(), _data(), _data(40, seed=1), _cfg(verbose=2), callbacks=[Look()]
+        )
     assert [e for e, _ in seen] == [1, 2, 3]
     assert all(best >= 1 for _, best in seen) and st.best_epoch == seen[-1][1]
 
@@ -331,5 +350,7 @@ def test_early_stopping_stops_after_patience_epochs_without_improvement():
             if state.epoch == 1:
                 state.best_loss = -1.0
 
-    st = train(_net(), _data(), None, _cfg(max_epochs=20, patience=3), callbacks=[Worse()])
+    st = train(
+        _net(), _data(), None, _cfg(max_epochs=20, patience=3), callbacks=[Worse()]
+    )
     assert st.stopped_early and st.epoch == 4 and st.bad_epochs == 3

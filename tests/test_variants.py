@@ -217,12 +217,12 @@ def test_convolutional_image_shape_is_inferred_given_and_stored(digits, tmp_path
 @pytest.mark.parametrize(
     ("model", "options", "match"),
     [
-        ("sparse", {"rho": 1.5}, "rho must be"),
-        ("sparse", {"base": "conv"}, "base must be one of"),
-        ("denoising", {"noise": "salt"}, "noise must be one of"),
+        ("sparse", {"rho": 1.5}, r"'rho' of model 'sparse' must be a number in \["),
+        ("sparse", {"base": "conv"}, "'base' of model 'sparse' must be one of"),
+        ("denoising", {"noise": "salt"}, "'noise' of model 'denoising' must be one of"),
         ("denoising", {"level": 2.0}, "level is a share"),
-        ("contractive", {"contraction": -1}, "contraction must be"),
-        ("variational", {"sigma": 0}, "sigma must be > 0"),
+        ("contractive", {"contraction": -1}, r"'contraction' .* in \[0, 100\]"),
+        ("variational", {"sigma": 0}, r"'sigma' .* in \[0.001, 1000\]. Got 0 instead"),
         ("sparse", {"l2": 1}, "unknown model option 'l2'"),
     ],
 )

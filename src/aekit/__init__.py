@@ -6,9 +6,13 @@ Public names are imported lazily so that ``aekit --help`` does not load torch.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 from .version import __version__
+
+# a library's logger: records go where the application sends them (see aekit.logs)
+logging.getLogger("aekit").addHandler(logging.NullHandler())
 
 _EXPORTS = {
     "AutoEncoder": "estimator",
@@ -39,6 +43,7 @@ _EXPORTS = {
     "write_report": "report",
     "to_onnx": "export",
     "tune": "search",
+    "plan": "planning",
     "TuneResult": "search",
 }
 
@@ -70,6 +75,7 @@ if TYPE_CHECKING:
         register_family,
     )
     from .fitted import FittedModel
+    from .planning import plan
     from .record import FitRecord
     from .report import write_report
     from .search import TuneResult, tune

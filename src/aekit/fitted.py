@@ -9,7 +9,7 @@ build one, and the estimator keeps it as ``fitted_``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,10 +20,13 @@ from .allocator import tune_for_training
 from .data.rows import ScaledRows, as_float32, as_tensor
 from .errors import NotFittedError
 from .families import get_family
+from .memory import free_memory
 from .pca import PCABaseline
 from .scaling import MinMaxScaling, check_unit_range
 
 EVAL_BATCH = 4096  # rows per forward pass when nothing is learned
+SAMPLE_BLOCK = 65536  # rows per draw of `iter_sample`: a block of new rows
+MAX_SAMPLE_ROWS = 2**48  # more rows than any table could hold
 
 
 def as_codes(Z: Any, latent_dim: int) -> np.ndarray:
@@ -168,7 +171,9 @@ class FittedModel:
         if names is None:
             names = self.feature_names or [f"x{i}" for i in range(self.n_features)]
         if len(names) != self.n_features:
-            raise ValueError(f"{len(names)} feature names for {self.n_features} features")
+            raise ValueError(
+                f"{len(names)} feature names for {self.n_features} features"
+            )
         return [str(s) for s in names]
 
     def rows(self, X: np.ndarray) -> ScaledRows:
@@ -261,18 +266,52 @@ class FittedModel:
         """`n` new rows in the original units, float32 (n, n_features).
 
         `random_state` (int, numpy Generator or RandomState, or None) seeds
-        the draw; the same seed gives the same rows. ValueError when the
-        family is not generative.
+        the draw; the same seed gives the same rows, the concatenation of
+        `iter_sample`'s blocks. ValueError when the family is not generative,
+        or when `n` rows cannot fit in the memory available (draw them a
+        block at a time with `iter_sample` instead).
+        """
+        n = self._sample_count(n)
+        need = n * self.n_features * 4
+        free = free_memory(torch.device("cpu"))
+        if free is not None and need > free:
+            raise ValueError(
+                f"{n:,} rows of {self.n_features} features need {need / 2**30:,.1f} "
+                f"GiB, more than the {free / 2**30:,.1f} GiB available; draw fewer, "
+                "or a block at a time with iter_sample (aekit sample writes blocks)"
+            )
+        out = np.empty((n, self.n_features), dtype=np.float32)
+        done = 0
+        for block in self.iter_sample(n, random_state):
+            out[done : done + len(block)] = block
+            done += len(block)
+        return out
+
+    def iter_sample(self, n: int, random_state: Any = None) -> Iterator[np.ndarray]:
+        """`sample`'s rows a block of at most `SAMPLE_BLOCK` rows at a time.
+
+        Memory stays that of one block whatever `n`; the blocks are drawn in
+        turn from one generator seeded by `random_state`, so they are the same
+        rows as ``sample(n, random_state)``.
         """
         from sklearn.utils import check_random_state
 
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"n must be an integer >= 0, got {n!r}")
+        n = self._sample_count(n)
         seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
         generator = torch.Generator(device=self.device).manual_seed(seed)
-        try:
-            with torch.inference_mode():
-                rows = self.family.sample(self.module, int(n), generator)
-        except NotImplementedError as e:
-            raise ValueError(str(e)) from None
-        return self.to_original(rows.float().cpu().numpy())
+        for start in range(0, n, SAMPLE_BLOCK) if n else [0]:
+            k = min(SAMPLE_BLOCK, n - start)
+            try:
+                with torch.inference_mode():
+                    rows = self.family.sample(self.module, k, generator)
+            except NotImplementedError as e:
+                raise ValueError(str(e)) from None
+            yield self.to_original(rows.float().cpu().numpy())
+
+    @staticmethod
+    def _sample_count(n: Any) -> int:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"n must be an integer >= 0, got {n!r}")
+        if n > MAX_SAMPLE_ROWS:
+            raise ValueError(f"n must be at most 2**48 rows, got {n:.3g}")
+        return int(n)

@@ -48,8 +48,12 @@ def free_memory(device: torch.device) -> int | None:
     return free
 
 
-def check_training_memory(family: Any, config: Any, device: torch.device) -> int:
-    """Refuse a module whose training state cannot fit; return its parameter count."""
+def training_memory(family: Any, config: Any) -> tuple[int, int]:
+    """(parameters, bytes of the training state) of the module `config` describes.
+
+    The bytes are what `check_training_memory` compares with the free memory:
+    `TRAINING_COPIES` float32 copies of every parameter.
+    """
     try:
         with torch.device("meta"):  # shapes only
             n = sum(p.numel() for p in family.build(config).parameters())
@@ -58,7 +62,12 @@ def check_training_memory(family: Any, config: Any, device: torch.device) -> int
             f"the {family.name} network of these sizes cannot be built ({e}); choose "
             "smaller hidden_dims or latent_dim"
         ) from None
-    need = TRAINING_COPIES * 4 * n
+    return n, TRAINING_COPIES * 4 * n
+
+
+def check_training_memory(family: Any, config: Any, device: torch.device) -> int:
+    """Refuse a module whose training state cannot fit; return its parameter count."""
+    n, need = training_memory(family, config)
     free = free_memory(device)
     if free is not None and need > free:
         raise InvalidParameterError(

@@ -26,3 +26,6 @@ class FitRecord:
     seconds: float | None = None  # wall time of the whole fit
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
     metrics: dict[str, Any] | None = None  # fit-time scores; None: evaluate=False
+    # the precision trained in and how it was chosen (precision="auto": a probe,
+    # its cache, the device); None in folders written before "auto"
+    precision: dict[str, Any] | None = None

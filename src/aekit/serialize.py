@@ -63,6 +63,7 @@ def model_config(
             "seconds": record.seconds,
             "timings": jsonable(record.timings),
             "history": jsonable(record.history),
+            "precision": jsonable(record.precision),
         },
         "metrics": jsonable(record.metrics),
         "anomaly_threshold": jsonable(fitted.threshold),
@@ -123,6 +124,7 @@ def _check_training(t: dict[str, Any]) -> None:
         "seconds": (int, float),
         "seed": int,
         "timings": dict,
+        "precision": dict,
     }
     for key, kind in kinds.items():
         v = t.get(key)
@@ -240,9 +242,18 @@ def read_model(path: str | os.PathLike[str]) -> SavedModel:
         pca=pca,
         threshold=None if threshold is None else float(threshold),
         loss=params.get("loss", PARAMS["loss"].default),
-        precision=params.get("precision", PARAMS["precision"].default),
+        precision=_precision(params, record),
     )
     return SavedModel(fitted, params, record)
+
+
+def _precision(params: Mapping[str, Any], record: FitRecord) -> str:
+    """The precision a saved model trained in: "auto" as its record says it chose."""
+    given = params.get("precision", PARAMS["precision"].default)
+    chosen = (record.precision or {}).get("precision")
+    if chosen in ("fp32", "bf16"):
+        return str(chosen)
+    return "fp32" if given == "auto" else str(given)
 
 
 def _read_config(config: dict[str, Any], where: str) -> tuple[Any, ...]:
@@ -278,6 +289,7 @@ def _record(
     """The fit record of a checked ``training`` entry and the config's metrics."""
     best = training.get("best_loss")
     metrics = config.get("metrics")
+    precision = training.get("precision")
     return FitRecord(
         history=training.get("history") or [],
         # folders before the record had a seed saved the seed as random_state
@@ -289,4 +301,5 @@ def _record(
         seconds=training.get("seconds"),
         timings=training.get("timings") or {},
         metrics=metrics if isinstance(metrics, dict) else {},
+        precision=precision if isinstance(precision, dict) else None,
     )

@@ -18,8 +18,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import DataError, DivergenceError, ModelFormatError, TrainingInterrupted
+from ..errors import (
+    DataError,
+    DivergenceError,
+    InvalidParameterError,
+    ModelFormatError,
+    TrainingInterrupted,
+)
 from ..families import get_family
+from ..memory import check_training_memory
 from ..params import RESUME_MAY_CHANGE, same
 from ..scaling import MinMaxScaling
 from ..train import Callback, TrainConfig, TrainState, make_optimizer
@@ -89,6 +96,13 @@ def check_resume(
         raise ModelFormatError(
             f"checkpoint {ckpt.path}: bad architecture ({e})"
         ) from None
+    _check_consistent(
+        ckpt, {**saved, "n_features": ckpt.meta.get("n_features_in")}, arch
+    )
+    try:  # on the meta device: a forged size is refused before any allocation
+        check_training_memory(family, arch, torch.device("cpu"))
+    except InvalidParameterError as e:
+        raise ModelFormatError(f"checkpoint {ckpt.path}: {e}") from None
     for key, value in params.items():
         if key in RESUME_MAY_CHANGE or key not in saved:
             continue
@@ -117,6 +131,52 @@ def check_resume(
             f"with {old_names}; resume with the same columns"
         )
     return seed, arch
+
+
+def _check_consistent(ckpt: Checkpoint, saved: dict[str, Any], arch: Any) -> None:
+    """Refuse a checkpoint whose parameters and architecture tell two stories."""
+    differ = []
+    if saved.get("n_features") != getattr(arch, "n_features", None):
+        differ.append(f"n_features {saved.get('n_features')!r}")
+    if saved.get("latent_dim") != getattr(arch, "latent_dim", None):
+        differ.append(f"latent_dim {saved.get('latent_dim')!r}")
+    if isinstance(saved.get("hidden_dims"), (list, tuple)):
+        if tuple(saved["hidden_dims"]) != tuple(getattr(arch, "hidden_dims", ())):
+            differ.append(f"hidden_dims {list(saved['hidden_dims'])!r}")
+    options = saved.get("model_options") or {}
+    if isinstance(options, dict):
+        for name, value in options.items():
+            if hasattr(arch, name) and not _same_option(arch, name, value):
+                differ.append(f"model option {name}={value!r}")
+    if differ:
+        raise ModelFormatError(
+            f"checkpoint {ckpt.path} is inconsistent: its parameters say "
+            f"{', '.join(differ)}, its architecture {_arch_values(arch, differ)}; "
+            "it was edited or damaged: resume from another checkpoint or start a "
+            "new fit"
+        )
+
+
+def _same_option(arch: Any, name: str, value: Any) -> bool:
+    """Whether option `name` given as `value` is the architecture's, once stored.
+
+    The config stores an option in its own form ('8x8' as (8, 8, 1)): the
+    value goes through the config's checks before it is compared.
+    """
+    import dataclasses
+
+    try:
+        stored = getattr(dataclasses.replace(arch, **{name: value}), name)
+    except (TypeError, ValueError):
+        return False
+    return bool(same(stored, getattr(arch, name)))
+
+
+def _arch_values(arch: Any, differ: list[str]) -> str:
+    names = [
+        d.removeprefix("model option ").split("=")[0].split(" ")[0] for d in differ
+    ]
+    return ", ".join(f"{n}={getattr(arch, n, None)!r}" for n in names)
 
 
 def stored_scaling(ckpt: Checkpoint, n_features: int) -> MinMaxScaling:

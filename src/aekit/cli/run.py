@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import os
 import signal
 import sys
@@ -15,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from types import FrameType
 from typing import Any
 
+from ..logs import cli_logging
 from .options import (
     EXIT_BROKEN_PIPE,
     EXIT_DIVERGED,
@@ -26,14 +26,14 @@ from .options import (
 from .parser import parse_arguments
 from .resume import interrupted_text
 
-logger = logging.getLogger("aekit")
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the aekit command line on `argv` (default: sys.argv[1:]); return the status.
 
     SIGTERM is turned into an exception for the command's duration, as Ctrl-C
     is, so that every `finally` runs and no temporary file is left behind.
+    The library's log records (``aekit.*``, INFO) go to stderr, set up once
+    here (`aekit.logs.cli_logging`); the command's own results go to stdout.
 
     Examples
     --------
@@ -41,55 +41,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     aekit 0.1.0
     0
     """
-    with _logging_to_stderr(argv):
-        try:
-            with _sigterm_raises():
-                try:
-                    args = parse_arguments(argv)
-                except CommandError as e:
-                    return _error(str(e))
-                except SystemExit as e:  # --help and --version
-                    return e.code if isinstance(e.code, int) else EXIT_OK
-                return _run(args)
-        except KeyboardInterrupt as e:  # e.g. during the first imports, before _run
-            return _interrupted(e)
-
-
-class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
-    """A stream handler writing to whatever sys.stderr is when a record comes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-
-    @property  # type: ignore[override]
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value: Any) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def _logging_to_stderr(argv: Sequence[str] | None) -> Iterator[None]:
-    """The command's logging: the "aekit" logger to stderr as ``aekit: message``.
-
-    Configured here once, for the command's duration, on the "aekit" logger alone:
-    the root logger and other libraries' loggers stay as they were. INFO and up,
-    WARNING and up with --quiet.
-    """
-    words = sys.argv[1:] if argv is None else list(argv)
-    handler = _CurrentStderr()
-    handler.setFormatter(logging.Formatter("aekit: %(message)s"))
-    level = logging.WARNING if "--quiet" in words else logging.INFO
-    previous = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(level)
     try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(previous)
+        with _sigterm_raises(), cli_logging():
+            try:
+                args = parse_arguments(argv)
+            except CommandError as e:
+                return _error(str(e))
+            except SystemExit as e:  # --help and --version
+                return e.code if isinstance(e.code, int) else EXIT_OK
+            return _run(args)
+    except KeyboardInterrupt as e:  # e.g. during the first imports, before _run
+        return _interrupted(e)
 
 
 class Terminated(KeyboardInterrupt):
@@ -120,9 +82,9 @@ def _interrupted(e: KeyboardInterrupt, debug: bool = False) -> int:
     if debug:
         traceback.print_exc()
     if isinstance(e, Terminated):
-        logger.error("interrupted by SIGTERM")
+        print("aekit: interrupted by SIGTERM", file=sys.stderr)
         return 128 + signal.SIGTERM
-    logger.error("interrupted")
+    print("aekit: interrupted", file=sys.stderr)
     return EXIT_INTERRUPTED
 
 
@@ -148,7 +110,7 @@ def _run(args: argparse.Namespace) -> int:
     except TrainingInterrupted as e:
         if args.debug:
             traceback.print_exc()
-        logger.error("%s", interrupted_text(e, args))
+        print(f"aekit: {interrupted_text(e, args)}", file=sys.stderr)
         return e.exit_code
     except DivergenceError as e:
         return _error(str(e), args.debug, EXIT_DIVERGED)
@@ -165,7 +127,7 @@ MAX_MESSAGE = 2000  # characters of an error line; the rest of a long one is cut
 def _error(message: str, debug: bool = False, status: int = EXIT_ERROR) -> int:
     if debug:
         traceback.print_exc()
-    logger.error("error: %s", bounded(message))
+    print(f"aekit: error: {bounded(message)}", file=sys.stderr)
     return status
 
 
@@ -178,4 +140,4 @@ def bounded(message: str, limit: int = MAX_MESSAGE) -> str:
 
 
 def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
-    logger.warning("warning: %s", bounded(str(message)))
+    print(f"aekit: warning: {bounded(str(message))}", file=sys.stderr)

@@ -17,16 +17,105 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Mapping
+import numbers
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
+from ..errors import InvalidParameterError
 from ..layers import DenseStack, check_hidden_activation, n_parameters
 from ..losses import get_loss
 
 Parts = dict[str, torch.Tensor]
+MAX_WIDTH = 2**31 - 1  # widest layer, input or code: products of two stay in int64
+
+
+@dataclass(frozen=True)
+class Option:
+    """What a family option accepts: its check, its range in words, its stored form.
+
+    Declared on the config's field (`option`), so that the config itself, the
+    estimator's parameter check (`Family.check_options`), a checkpoint and a
+    model folder all go through the same test.
+    """
+
+    check: Callable[[Any], bool]  # True when the value is acceptable
+    describe: Callable[[], str]  # what it accepts, in words (read when asked)
+    convert: Callable[[Any], Any] = lambda v: v  # the stored form of a good value
+
+    @property
+    def accepts(self) -> str:
+        return self.describe()
+
+
+def option(default: Any, spec: Option) -> Any:
+    """A config field that is a family option of range `spec`."""
+    return dataclasses.field(default=default, metadata={"option": spec})
+
+
+def number(low: float, high: float, *, open_low: bool = False) -> Option:
+    """A real number in [low, high] ((low, high] with `open_low`), stored as a float.
+
+    The comparison comes before any conversion, so an integer of 350 digits
+    or a NaN is refused, never overflowed.
+    """
+
+    def check(v: Any) -> bool:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            return False
+        x: Any = v  # a Real compares with a float (NaN: never in range)
+        return bool((low < x if open_low else low <= x) and x <= high)
+
+    text = f"a number in {'(' if open_low else '['}{low:g}, {high:g}]"
+    return Option(check, lambda: text, float)
+
+
+def choice(values: Callable[[], list[Any]]) -> Option:
+    """One of `values()` (a function: a registry of choices may grow)."""
+
+    def check(v: Any) -> bool:
+        return any(v == c and type(v) is type(c) for c in values())
+
+    return Option(check, lambda: "one of " + ", ".join(map(_word, values())))
+
+
+def _word(v: Any) -> str:
+    return str(v).lower() if isinstance(v, bool) else repr(v)
+
+
+BOOLEAN = choice(lambda: [True, False])
+
+
+def option_specs(config_class: type[Any]) -> dict[str, Option]:
+    """The declared options of a config class, by field name."""
+    return {
+        f.name: f.metadata["option"]
+        for f in dataclasses.fields(config_class)
+        if "option" in f.metadata
+    }
+
+
+def check_option(name: str, value: Any, spec: Option, where: str = "") -> Any:
+    """`value` in its stored form, or InvalidParameterError naming `name` and its range.
+
+    `where` follows the option's name in the message (" of model 'sparse'").
+    """
+    if not spec.check(value):
+        text = repr(value)
+        text = text if len(text) <= 80 else text[:77] + "..."
+        raise InvalidParameterError(
+            f"option {name!r}{where} must be {spec.accepts}. Got {text} instead."
+        )
+    return spec.convert(value)
+
+
+def check_declared(config: Any) -> None:
+    """Check and normalise, in place, every declared option of a config dataclass."""
+    for name, spec in option_specs(type(config)).items():
+        setattr(config, name, check_option(name, getattr(config, name), spec))
 
 
 def reconstruction_loss(
@@ -43,6 +132,11 @@ def reconstruction_loss(
 
 def check_undercomplete(n_features: int, latent_dim: int) -> None:
     """Refuse a code that is not smaller than the input, with the way out."""
+    if n_features > MAX_WIDTH:
+        raise ValueError(
+            f"n_features={n_features} is more than the {MAX_WIDTH} features a "
+            "layer can take"
+        )
     if n_features < 2:
         raise ValueError(
             f"X has {n_features} feature(s), but an autoencoder needs at least "
@@ -63,8 +157,11 @@ def check_widths(hidden_dims: Any) -> tuple[int, ...] | None:
     if hidden_dims is None:
         return None
     dims = tuple(int(h) for h in hidden_dims)
-    if any(h < 1 for h in dims):
-        raise ValueError(f"hidden_dims must be positive widths, got {dims}")
+    if any(not 1 <= h <= MAX_WIDTH for h in dims):
+        shown = repr(dims) if len(repr(dims)) <= 80 else repr(dims)[:77] + "..."
+        raise ValueError(
+            f"hidden_dims must be widths from 1 to {MAX_WIDTH}, got {shown}"
+        )
     return dims
 
 
@@ -134,6 +231,39 @@ class Family:
             and f.name != "layer_activations"
         ]
 
+    def option_ranges(self) -> dict[str, str]:
+        """What each declared option accepts, in words (`aekit info`, the docs)."""
+        return {k: v.accepts for k, v in option_specs(self.config_class).items()}
+
+    def check_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
+        """`options` in their stored form; unknown names and bad values refused.
+
+        The one check of a family's options: `make_config`, the estimator's
+        parameter check and every config the family builds go through it.
+        Unknown names raise ValueError with a suggestion, values outside
+        their declared range InvalidParameterError naming the option and
+        the range.
+        """
+        known = self.option_names()
+        specs = option_specs(self.config_class)
+        out = {}
+        for key, value in (options or {}).items():
+            if key not in known:
+                close = difflib.get_close_matches(str(key), known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                choose = (
+                    f" (options of {self.name!r}: {known})"
+                    if known
+                    else (f" ({self.name!r} has no options)")
+                )
+                raise InvalidParameterError(
+                    f"unknown model option {key!r} for model {self.name!r}{hint}{choose}"
+                )
+            spec = specs.get(key)
+            where = f" of model {self.name!r}"
+            out[key] = value if spec is None else check_option(key, value, spec, where)
+        return out
+
     def make_config(
         self,
         n_features: int,
@@ -144,25 +274,12 @@ class Family:
         options: Mapping[str, Any] | None = None,
     ) -> Any:
         """The config for a fit; unknown `options` are refused with a suggestion."""
-        known = self.option_names()
-        for key in options or {}:
-            if key not in known:
-                close = difflib.get_close_matches(str(key), known, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                choose = (
-                    f" (options of {self.name!r}: {known})"
-                    if known
-                    else (f" ({self.name!r} has no options)")
-                )
-                raise ValueError(
-                    f"unknown model option {key!r} for model {self.name!r}{hint}{choose}"
-                )
         return self.config_class(
             n_features=n_features,
             latent_dim=latent_dim,
             hidden_dims=hidden_dims,
             activation=activation,
-            **dict(options or {}),
+            **self.check_options(options),
         )
 
     def config_to_dict(self, config: Any) -> dict[str, Any]:

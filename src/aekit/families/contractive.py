@@ -32,13 +32,8 @@ import torch
 from torch import nn
 
 from ..layers import DenseStack
-from .base import Parts, reconstruction_loss
-from .penalized import (
-    PenalizedConfig,
-    PenalizedFamily,
-    check_nonnegative,
-    hidden_inputs,
-)
+from .base import Parts, number, option, reconstruction_loss
+from .penalized import PenalizedConfig, PenalizedFamily, hidden_inputs
 from .registry import register_family
 
 
@@ -46,11 +41,8 @@ from .registry import register_family
 class ContractiveConfig(PenalizedConfig):
     """A base network's config with the weight of the contraction penalty."""
 
-    contraction: float = 1e-4  # weight of the mean squared Frobenius norm of dz/dx
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.contraction = check_nonnegative("contraction", self.contraction)
+    # weight of the mean squared Frobenius norm of dz/dx
+    contraction: float = option(1e-4, number(0, 100))
 
 
 def activation_derivative(act: nn.Module, pre: torch.Tensor) -> torch.Tensor:

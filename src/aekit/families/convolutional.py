@@ -27,7 +27,14 @@ from torch import nn
 
 from ..kernels import Dense
 from ..layers import RELU_LIKE, check_hidden_activation, get_activation
-from .base import Family, check_undercomplete, check_widths
+from .base import (
+    Family,
+    Option,
+    check_declared,
+    check_undercomplete,
+    check_widths,
+    option,
+)
 from .registry import register_family
 
 DEFAULT_CHANNELS = (16, 32)
@@ -63,6 +70,26 @@ def parse_image_shape(value: Any, n_features: int) -> tuple[int, int, int]:
     return shape
 
 
+def _shape_like(v: Any) -> bool:
+    """None, a string, or a list of 2 or 3 positive ints (the sizes are checked later)."""
+    if v is None or isinstance(v, str):
+        return True
+    return (
+        isinstance(v, (list, tuple))
+        and len(v) in (2, 3)
+        and all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in v)
+    )
+
+
+IMAGE_SHAPE = Option(
+    _shape_like,
+    lambda: (
+        "'HxW' or 'HxWxC' (sizes whose product is the number of features), "
+        "or none to infer it"
+    ),
+)
+
+
 def halve(n: int) -> int:
     """Output size of a 3x3 convolution of stride 2, padding 1."""
     return (n + 1) // 2
@@ -78,7 +105,8 @@ class ConvolutionalConfig:
         None  # channels per strided conv; None: 16, 32
     )
     activation: str = "relu"
-    image_shape: Any = None  # "HxW", "HxWxC" or None (inferred); stored as [H, W, C]
+    # "HxW", "HxWxC" or None (inferred); stored as [H, W, C]
+    image_shape: Any = option(None, IMAGE_SHAPE)
 
     def __post_init__(self) -> None:
         self.n_features = int(self.n_features)
@@ -90,6 +118,7 @@ class ConvolutionalConfig:
                 "the convolutional family needs at least one channel width"
             )
         check_hidden_activation(self.activation)
+        check_declared(self)
         self.image_shape = parse_image_shape(self.image_shape, self.n_features)
 
     @property

@@ -25,8 +25,8 @@ from typing import Any
 
 import torch
 
-from .base import Parts, reconstruction_loss
-from .penalized import PenalizedConfig, PenalizedFamily, check_nonnegative
+from .base import Parts, choice, number, option, reconstruction_loss
+from .penalized import PenalizedConfig, PenalizedFamily
 from .registry import register_family
 
 NOISES = ("gaussian", "mask", "swap")
@@ -37,14 +37,12 @@ EVAL_SEED = 0  # the validation noise's generator seed
 class DenoisingConfig(PenalizedConfig):
     """A base network's config with the training noise."""
 
-    noise: str = "mask"  # "gaussian", "mask" or "swap"
-    level: float = 0.2  # gaussian: standard deviation; mask, swap: share of values
+    noise: str = option("mask", choice(lambda: list(NOISES)))
+    # gaussian: standard deviation (of data in [0, 1]); mask, swap: share of values
+    level: float = option(0.2, number(0, 10))
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.noise not in NOISES:
-            raise ValueError(f"noise must be one of {list(NOISES)}, got {self.noise!r}")
-        self.level = check_nonnegative("level", self.level)
         if self.noise != "gaussian" and self.level > 1:
             raise ValueError(
                 f"level is a share for {self.noise} noise: <= 1, got {self.level}"

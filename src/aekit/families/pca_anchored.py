@@ -34,7 +34,7 @@ from torch import nn
 
 from ..kernels import Dense
 from ..layers import DenseStack, n_parameters, stack_overrides
-from .base import Family, check_common
+from .base import BOOLEAN, Family, check_common, check_declared, choice, option
 from .registry import register_family
 
 MAX_HIDDEN = 512  # widest correction layer
@@ -42,9 +42,7 @@ BOUND_SHARE = 0.05  # share of training rows exactly at a feature's min/max: a b
 BIG = float(torch.finfo(torch.float32).max)  # "no bound"
 
 
-def check_clip_output(value: Any) -> None:
-    if not (isinstance(value, bool) or value == "auto"):
-        raise ValueError(f"clip_output must be 'auto', true or false, got {value!r}")
+CLIP_OUTPUT = choice(lambda: ["auto", True, False])
 
 
 def correction_widths(n_features: int, latent_dim: int) -> list[int]:
@@ -67,16 +65,16 @@ class PCAAnchoredConfig:
     latent_dim: int = 1000  # width of the code; must be < n_features
     hidden_dims: tuple[int, ...] | None = None  # correction widths; None: the rule
     activation: str = "relu"  # hidden activation of the corrections
-    train_pca: bool = True  # the PCA maps train with the rest (False: frozen)
-    clip_output: bool | str = "auto"  # outside training: "auto", True or False
+    # the PCA maps train with the rest (False: frozen)
+    train_pca: bool = option(True, BOOLEAN)
+    # outside training: "auto", True or False
+    clip_output: bool | str = option("auto", CLIP_OUTPUT)
     # per-layer overrides, e.g. {"encoder.1": "leaky_relu"} after a dead-unit switch
     layer_activations: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_common(self)
-        if not isinstance(self.train_pca, bool):
-            raise ValueError(f"train_pca must be true or false, got {self.train_pca!r}")
-        check_clip_output(self.clip_output)
+        check_declared(self)
 
     @property
     def hidden(self) -> list[int]:

@@ -24,8 +24,8 @@ import torch
 from torch import nn
 
 from ..layers import DenseStack
-from .base import Family, check_common
-from .pca_anchored import check_clip_output
+from .base import BOOLEAN, Family, check_common, check_declared, choice, option
+from .pca_anchored import CLIP_OUTPUT
 from .registry import FAMILIES, get_family
 
 
@@ -42,18 +42,17 @@ class PenalizedConfig:
     latent_dim: int = 1000
     hidden_dims: tuple[int, ...] | None = None  # None: the base's width rule
     activation: str = "relu"
-    base: str = "pca_anchored"  # the network: "pca_anchored" or "halving"
-    train_pca: bool = True  # pca_anchored base: the PCA maps train (False: frozen)
-    clip_output: bool | str = "auto"  # pca_anchored base: see PCAAnchoredConfig
+    # the network: "pca_anchored" or "halving"
+    base: str = option("pca_anchored", choice(base_names))
+    # pca_anchored base: the PCA maps train (False: frozen)
+    train_pca: bool = option(True, BOOLEAN)
+    # pca_anchored base: see PCAAnchoredConfig
+    clip_output: bool | str = option("auto", CLIP_OUTPUT)
     layer_activations: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_common(self)
-        if self.base not in base_names():
-            raise ValueError(f"base must be one of {base_names()}, got {self.base!r}")
-        if not isinstance(self.train_pca, bool):
-            raise ValueError(f"train_pca must be true or false, got {self.train_pca!r}")
-        check_clip_output(self.clip_output)
+        check_declared(self)
 
     @property
     def hidden(self) -> list[int]:
@@ -64,16 +63,6 @@ class PenalizedConfig:
     def widths(self) -> list[int]:
         """Encoder widths from input to code (what a dense base builds)."""
         return [self.n_features, *self.hidden, self.latent_dim]
-
-
-def check_nonnegative(name: str, value: Any) -> float:
-    """A finite number >= 0 (not a bool), as a float."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-    v = float(value)
-    if not (v >= 0.0 and v < float("inf")):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return v
 
 
 class PenalizedFamily(Family):

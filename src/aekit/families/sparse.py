@@ -21,13 +21,8 @@ from typing import Any
 
 import torch
 
-from .base import Parts, reconstruction_loss
-from .penalized import (
-    PenalizedConfig,
-    PenalizedFamily,
-    check_nonnegative,
-    hidden_inputs,
-)
+from .base import Parts, number, option, reconstruction_loss
+from .penalized import PenalizedConfig, PenalizedFamily, hidden_inputs
 from .registry import register_family
 
 
@@ -35,22 +30,12 @@ from .registry import register_family
 class SparseConfig(PenalizedConfig):
     """A base network's config with the sparsity penalties."""
 
-    l1: float = 1e-3  # weight of mean |code|
-    beta: float = 0.0  # weight of the KL sparsity target on hidden units (0: off)
-    rho: float = 0.05  # target firing rate of a hidden unit, in (0, 1)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.l1 = check_nonnegative("l1", self.l1)
-        self.beta = check_nonnegative("beta", self.beta)
-        rho = self.rho
-        if (
-            isinstance(rho, bool)
-            or not isinstance(rho, (int, float))
-            or not 0 < rho < 1
-        ):
-            raise ValueError(f"rho must be a number in (0, 1), got {rho!r}")
-        self.rho = float(rho)
+    l1: float = option(1e-3, number(0, 100))  # weight of mean |code|
+    # weight of the KL sparsity target on hidden units (0: off)
+    beta: float = option(0.0, number(0, 100))
+    # target firing rate of a hidden unit; float32 rates are clamped to 1e-6,
+    # so a target beyond [1e-4, 0.9999] only makes the KL term overflow
+    rho: float = option(0.05, number(1e-4, 0.9999))
 
 
 def kl_sparsity(pre: list[torch.Tensor], rho: float) -> torch.Tensor:

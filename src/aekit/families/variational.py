@@ -33,9 +33,16 @@ from torch import nn
 
 from ..kernels import Dense
 from ..layers import DenseStack, stack_overrides
-from .base import Family, Parts, check_common, reconstruction_loss
+from .base import (
+    Family,
+    Parts,
+    check_common,
+    check_declared,
+    number,
+    option,
+    reconstruction_loss,
+)
 from .pca_anchored import correction_widths
-from .penalized import check_nonnegative
 from .registry import register_family
 
 LOGVAR_BOUND = 20.0  # log-variances are clamped to +-20 (e^20: no overflow in exp)
@@ -49,16 +56,15 @@ class VariationalConfig:
     latent_dim: int = 1000
     hidden_dims: tuple[int, ...] | None = None  # None: min(512, d/2), then half
     activation: str = "relu"
-    beta: float = 1.0  # weight of the KL term (1: the ELBO)
-    sigma: float = 0.1  # loss="mse": the Gaussian likelihood's standard deviation
+    beta: float = option(1.0, number(0, 1000))  # weight of the KL term (1: the ELBO)
+    # loss="mse": the Gaussian likelihood's standard deviation (of data in [0, 1];
+    # the loss is divided by 2 sigma^2, which float32 cannot hold below 1e-3 long)
+    sigma: float = option(0.1, number(1e-3, 1000))
     layer_activations: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_common(self)
-        self.beta = check_nonnegative("beta", self.beta)
-        self.sigma = check_nonnegative("sigma", self.sigma)
-        if self.sigma == 0:
-            raise ValueError("sigma must be > 0")
+        check_declared(self)
 
     @property
     def hidden(self) -> list[int]:
@@ -136,6 +142,7 @@ class Variational(Family):
 
     def hidden_widths(self, n_features: int, latent_dim: int) -> list[int]:
         return correction_widths(n_features, latent_dim)
+
     search_space = {"beta": {"low": 1e-3, "high": 1.0, "log": True}}
     config_class = VariationalConfig
     summary = (

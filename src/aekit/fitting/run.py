@@ -13,9 +13,9 @@ from ..errors import DivergenceError
 from ..evaluate import fit_time_evaluation
 from ..fitted import FittedModel
 from ..record import FitRecord
-from ..train import TrainState, restore_best, train
+from ..train import StartDecision, TrainState, restore_best, train
 from .setup import FitRun
-from .start import rebuilt_start, start_test, tests_start
+from .start import rebuilt_start, start_decision, start_test, tests_start
 
 REFIT_NOTE = (
     "the trained model did not beat its starting point clearly enough on the "
@@ -51,11 +51,13 @@ def _fit(run: FitRun) -> tuple[FittedModel, FitRecord]:
     """Train, decide the start, evaluate: the model and its record."""
     state = _train(run)
     fitted, record = _trained(run, state)
+    decision = next((c for c in state.callbacks if isinstance(c, StartDecision)), None)
     del state
     start = None
     if tests_start(run):
         t = time.perf_counter()
         start = start_test(run, fitted, record.best_epoch or 0)
+        start["decided_epoch"] = None if decision is None else decision.decided_epoch
         if not start["trained_kept"]:  # the start wins: rebuilt from every row
             fitted.module = rebuilt_start(run).eval()
             record.best_epoch = 0
@@ -81,7 +83,11 @@ def _train(run: FitRun) -> TrainState:
             run.params, run.config.n_features, run.feature_names, run.seed,
             run.fingerprint, run.scaling,
         )  # fmt: skip
+        run.saver.meta["precision"] = run.tcfg.precision  # what "auto" resumes in
         callbacks.insert(0, run.saver)
+    decision = start_decision(run)
+    if decision is not None:  # before the saver: a checkpoint holds what it saw
+        callbacks.insert(0, decision)
     t = time.perf_counter()
     try:
         state = train(
@@ -131,7 +137,7 @@ def _trained(run: FitRun, state: TrainState) -> tuple[FittedModel, FitRecord]:
         run.scaling,
         run.feature_names,
         loss=run.params["loss"],
-        precision=run.params["precision"],
+        precision=run.tcfg.precision,  # "auto" resolved
     )
     record = FitRecord(
         history=state.history,
@@ -140,6 +146,7 @@ def _trained(run: FitRun, state: TrainState) -> tuple[FittedModel, FitRecord]:
         best_epoch=state.best_epoch,
         best_loss=state.best_loss,
         stopped_early=state.stopped_early,
+        precision=None if run.precision is None else run.precision.to_dict(),
     )
     return fitted, record
 

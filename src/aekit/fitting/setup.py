@@ -8,6 +8,7 @@ nothing for the network before the memory check has passed.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,14 @@ from ..memory import check_training_memory
 from ..params import to_json
 from ..pca import PCABaseline, fit_baseline
 from ..scaling import MinMaxScaling, check_unit_range, fit_scaling
-from ..train import Callback, TrainConfig, resolve_budget
+from ..train import (
+    PRECISIONS,
+    Callback,
+    PrecisionChoice,
+    TrainConfig,
+    choose_precision,
+    resolve_budget,
+)
 
 
 @dataclass
@@ -55,6 +63,7 @@ class FitRun:
     pca: PCABaseline | None = None  # of the training rows
     pca_info: dict[str, Any] | None = None  # what fit_baseline said of it
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    precision: PrecisionChoice | None = None  # how tcfg.precision was chosen
 
     @property
     def everything(self) -> ScaledRows:
@@ -104,13 +113,20 @@ def setup_run(
         seed = int(rng.randint(np.iinfo(np.int32).max))
         seed = distributed.broadcast_int(seed, world)  # one permutation for all ranks
     scaling = _scaling(X, params["scale"], resumed)
-    rows, train, val = _rows(X, device, scaling, params["validation_fraction"], seed)
+    split = params["validation_fraction"]
+    rows, train, val = fit_rows(X, device, scaling, split, seed)
+    tcfg = train_config(params, len(train), "fp32")
+    precision = fit_precision(params, family, config, train, tcfg, seed, world, resumed)
+    tcfg.precision = precision.precision
     run = FitRun(
         family, config, json_params, device, world, seed, scaling, rows, train, val,
-        tcfg=train_config(params, len(train)), started=started, evaluate=evaluate,
+        tcfg=tcfg, started=started, evaluate=evaluate,
         feature_names=feature_names, callbacks=list(callbacks),
         checkpoint_dir=checkpoint_dir, resumed=resumed, fingerprint=fingerprint,
     )  # fmt: skip
+    run.precision = precision
+    if precision.probe_seconds:
+        run.timings["precision_probe"] = precision.probe_seconds
     if checkpoint_dir is not None and world.is_main:  # rank 0 alone writes
         run.saver = ck.CheckpointCallback(checkpoint_dir, checkpoint_every, keep_last)
     if evaluate or family.needs_pca:  # the PCA once: it serves the family too
@@ -132,8 +148,13 @@ def family_config(family: Family, n_features: int, params: Mapping[str, Any]) ->
     )
 
 
-def train_config(params: Mapping[str, Any], n_train: int) -> TrainConfig:
-    """The loop's options, the budget resolved for `n_train` training rows."""
+def train_config(
+    params: Mapping[str, Any], n_train: int, precision: str | None = None
+) -> TrainConfig:
+    """The loop's options, the budget resolved for `n_train` training rows.
+
+    `precision` replaces the parameter's (which must then not be "auto").
+    """
     max_epochs, patience = resolve_budget(
         params["max_epochs"], params["patience"], n_train, params["batch_size"]
     )
@@ -146,9 +167,46 @@ def train_config(params: Mapping[str, Any], n_train: int) -> TrainConfig:
         loss=params["loss"],
         dead_units=params["dead_units"],
         dead_unit_threshold=params["dead_unit_threshold"],
-        precision=params["precision"],
+        precision=params["precision"] if precision is None else precision,
         verbose=int(params["verbose"]),
     )
+
+
+def fit_precision(
+    params: Mapping[str, Any],
+    family: Family,
+    config: Any,
+    train: ScaledRows,
+    tcfg: TrainConfig,
+    seed: int,
+    world: distributed.World,
+    resumed: ck.Checkpoint | None = None,
+) -> PrecisionChoice:
+    """The precision training runs in: as given, or what "auto" chooses here.
+
+    A resumed run keeps the choice its checkpoint recorded; among ranks,
+    rank 0's choice is every rank's. With verbose, a line says what "auto"
+    chose and why.
+    """
+    given = params["precision"]
+    saved = None if resumed is None else resumed.meta.get("precision")
+    if given == "auto" and saved in PRECISIONS:
+        choice = PrecisionChoice(
+            saved, f"precision='auto' chose {saved} as the checkpointed run did",
+            "checkpoint",
+        )  # fmt: skip
+    else:
+        choice = choose_precision(given, family, config, train, tcfg, seed)
+    if world.enabled:
+        index = distributed.broadcast_int(PRECISIONS.index(choice.precision), world)
+        picked = PRECISIONS[index]
+        if picked != choice.precision:
+            choice = PrecisionChoice(
+                picked, f"precision='auto' chose {picked} as rank 0 did", "rank 0"
+            )
+    if given == "auto" and params["verbose"] and world.is_main:
+        print(f"aekit: {choice.reason}", file=sys.stderr)
+    return choice
 
 
 def _scaling(
@@ -162,7 +220,7 @@ def _scaling(
     return fit_scaling(X)
 
 
-def _rows(
+def fit_rows(
     X: np.ndarray,
     device: torch.device,
     scaling: MinMaxScaling | None,

@@ -14,9 +14,17 @@ import torch
 
 from ..fitted import FittedModel
 from ..pca import fit_baseline
+from ..train import StartDecision
 from .setup import FitRun
 
 START_Z = 1.645  # one-sided 5%: the trained model must beat its start by this many SEs
+# The start test decided early (`StartDecision`): training stops once the best
+# epoch fails the test and the model, at FUTILITY_Z standard errors above its
+# mean gain and gaining at its rate over the last FUTILITY_EPOCHS epochs, would
+# not become the best epoch before the patience runs out.
+FUTILITY_Z = 1.645
+FUTILITY_EPOCHS = 5
+EARLY_DECISION = True  # False: StartDecision records but never stops (benchmarks)
 
 
 def start_test(run: FitRun, trained: FittedModel, best_epoch: int) -> dict[str, Any]:
@@ -31,12 +39,8 @@ def start_test(run: FitRun, trained: FittedModel, best_epoch: int) -> dict[str, 
     is a candidate must have a start that `initialize` fully determines.
     """
     assert run.val is not None  # see `tests_start`
-    with torch.random.fork_rng(devices=[]):
-        start = run.family.build(run.config).to(trained.device)
-    run.family.initialize(start, run.pca, run.train)
-    start_model = FittedModel(start, run.family.name, None)
     e_trained = trained.errors(run.val).astype(np.float64)
-    e_start = start_model.errors(run.val).astype(np.float64)
+    e_start = start_errors(run)
     gain = e_start - e_trained  # > 0 where the trained model is better
     n = len(gain)
     mean = float(gain.mean())
@@ -52,6 +56,39 @@ def start_test(run: FitRun, trained: FittedModel, best_epoch: int) -> dict[str, 
         "standard_error": se,
         "z": START_Z,
     }
+
+
+def start_errors(run: FitRun) -> np.ndarray:
+    """The start's per-row squared errors on the validation rows (float64)."""
+    assert run.val is not None
+    with torch.random.fork_rng(devices=[]):
+        start = run.family.build(run.config).to(run.device)
+    run.family.initialize(start, run.pca, run.train)
+    return FittedModel(start, run.family.name, None).errors(run.val).astype(np.float64)
+
+
+def start_decision(run: FitRun) -> StartDecision | None:
+    """The callback that decides the start test early, where the run has one.
+
+    It stops training only where the final `start_test` would return the start
+    on the weights kept so far; see `StartDecision` for when.
+    """
+    if not tests_start(run):
+        return None
+    val, name, precision = run.val, run.family.name, run.params["precision"]
+    assert val is not None  # tests_start
+
+    def errors(module: torch.nn.Module) -> np.ndarray:
+        was_training = module.training
+        try:
+            return FittedModel(module, name, None, precision=precision).errors(val)
+        finally:
+            module.train(was_training)
+
+    return StartDecision(
+        start_errors(run), errors, START_Z, FUTILITY_Z, FUTILITY_EPOCHS,
+        run.tcfg.patience, run.tcfg.max_epochs, stop=EARLY_DECISION,
+    )  # fmt: skip
 
 
 def tests_start(run: FitRun) -> bool:

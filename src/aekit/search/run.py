@@ -23,6 +23,7 @@ from ..errors import AekitError
 from .comparison import held_out_mse
 from .result import TuneResult, best_result, by_latent, jsonable, save_result
 from .space import check_fixed, check_values, default_space, merge_space
+from .storage import damage_named
 from .study import (
     PRUNERS,
     import_optuna,
@@ -81,8 +82,7 @@ def tune(
     refit, compare_default : bool, default=True
         Refit the best with the full evaluation; test a default model too.
     verbose, progress : int (default 1), callable, optional
-        1: a line per trial to `progress` (default: logged at INFO on the
-        "aekit" logger; see docs/logging.md). See docs/tune.md.
+        1: a line per trial to `progress` (default stderr). See docs/tune.md.
     tracker : aekit.tracking.MLflowStudy, optional
         Log the search to MLflow: a parent run, a nested run per trial (pruned
         ones marked), the best trial and test scores at the end; its
@@ -100,7 +100,7 @@ def tune(
     check_budget(n_trials, timeout)
     plan = _plan(X, latent_dim, space, fixed, random_state, test_fraction, pruner)
     say = progress_lines(verbose, progress)
-    with warnings_only(optuna):  # aekit's line per trial, not Optuna's INFO lines
+    with warnings_only(optuna), damage_named(storage):
         study = open_study(optuna, storage, study_name, pruner, plan.setup, say)
         start_from_default(study, plan.space, latent_dim)
         if tracker is not None:

@@ -11,9 +11,12 @@ the same host fails the trials of a process that no longer exists.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import socket
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 HEARTBEAT_SECONDS = 10  # a running trial writes a heartbeat this often (databases)
@@ -22,39 +25,139 @@ JOURNAL_SUFFIXES = (".log", ".journal", ".jsonl")
 WORKER_ATTR = "worker"  # trial user attribute: {"host": ..., "pid": ...}
 
 
+# database schemes whose drivers are separate packages: what to install
+DRIVERS = {
+    "postgresql": "psycopg2-binary",
+    "postgresql+psycopg2": "psycopg2-binary",
+    "postgresql+psycopg": "psycopg[binary]",
+    "mysql": "mysqlclient",
+    "mysql+mysqldb": "mysqlclient",
+    "mysql+pymysql": "pymysql",
+}
+
+
 def make_storage(url: str | None) -> Any:
-    """The Optuna storage for `url`: None in memory, a journal file, or a database."""
+    """The Optuna storage for `url`: None in memory, a journal file, or a database.
+
+    Every way a storage can be wrong (an unknown scheme, a missing driver, a
+    folder that does not exist, a damaged file) is a ValueError naming the
+    storage and the way out.
+    """
     import optuna
 
     if url is None:
         return optuna.storages.InMemoryStorage()
     if url.startswith("journal:") or url.endswith(JOURNAL_SUFFIXES):
-        from optuna.storages.journal import (
-            JournalFileBackend,
-            JournalFileOpenLock,
-            JournalStorage,
-        )
-
-        path = url.removeprefix("journal:")
-        # an open lock (O_EXCL lock file) also works on filesystems without symlinks
-        return JournalStorage(
-            JournalFileBackend(path, lock_obj=JournalFileOpenLock(path))
-        )
+        return _journal(url.removeprefix("journal:"))
     if "://" not in url:
         raise ValueError(
             f"storage {url!r} is neither a journal file (journal:PATH or a path "
             f"ending in {', '.join(JOURNAL_SUFFIXES)}) nor a database URL such as "
             "sqlite:///study.db or postgresql://user:pass@host/db"
         )
-    with warnings.catch_warnings():  # the heartbeat is "experimental" in Optuna 5
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
-        return optuna.storages.RDBStorage(
-            url,
-            heartbeat_interval=HEARTBEAT_SECONDS,
-            grace_period=GRACE_SECONDS,
-            heartbeat_stale_trial_callback=retry,
+    return _database(optuna, url)
+
+
+def _journal(path: str) -> Any:
+    from optuna.storages.journal import (
+        JournalFileBackend,
+        JournalFileOpenLock,
+        JournalStorage,
+    )
+
+    if not path:
+        raise ValueError("storage 'journal:' names no file; give journal:PATH")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(
+            f"storage journal:{path}: the folder {folder} does not exist; create it "
+            "or give a journal file in an existing folder"
         )
+    try:
+        # an open lock (O_EXCL lock file) also works on filesystems without symlinks
+        return JournalStorage(
+            JournalFileBackend(path, lock_obj=JournalFileOpenLock(path))
+        )
+    except (ValueError, UnicodeDecodeError) as e:  # json's errors are ValueErrors
+        raise damaged_journal(path, e) from None
+
+
+@contextlib.contextmanager
+def damage_named(url: str | None) -> Iterator[None]:
+    """Within the block, a journal that stops reading back is named as damaged.
+
+    A journal is read again whenever a worker syncs with it, so a damaged
+    line can surface in the middle of a search, not only when it opens.
+    """
+    try:
+        yield
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        if url is None or not (
+            url.startswith("journal:") or url.endswith(JOURNAL_SUFFIXES)
+        ):
+            raise
+        raise damaged_journal(url.removeprefix("journal:"), e) from None
+
+
+def damaged_journal(path: str, e: BaseException) -> ValueError:
+    """The one line for a journal file that does not read back as a journal."""
+    return ValueError(
+        f"the journal file {path} is damaged ({type(e).__name__}: "
+        f"{str(e)[:80]}): restore it from a copy, or start a new study with "
+        "another --storage file"
+    )
+
+
+def _database(optuna: Any, url: str) -> Any:
+    scheme = url.split("://", 1)[0]
+    if url in ("sqlite://", "sqlite:///", "sqlite:///:memory:"):
+        raise ValueError(
+            f"storage {url!r} is an in-memory database that no other process can "
+            "share: leave --storage out for a search in memory, or give a file, "
+            "sqlite:///study.db"
+        )
+    import sqlalchemy.exc as sa
+
+    try:
+        with warnings.catch_warnings():  # the heartbeat is "experimental" in Optuna 5
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
+            return optuna.storages.RDBStorage(
+                url,
+                heartbeat_interval=HEARTBEAT_SECONDS,
+                grace_period=GRACE_SECONDS,
+                heartbeat_stale_trial_callback=retry,
+            )
+    except sa.NoSuchModuleError:
+        raise ValueError(
+            f"storage {url!r}: unknown database scheme {scheme!r}; use sqlite:///PATH, "
+            "postgresql://user:pass@host/db, mysql+pymysql://user:pass@host/db or "
+            "journal:PATH"
+        ) from None
+    except ImportError:
+        package = DRIVERS.get(scheme, f"the driver of {scheme!r}")
+        raise ValueError(
+            f"storage {url!r} needs its database driver: pip install {package}"
+        ) from None
+    except sa.SQLAlchemyError as e:
+        raise ValueError(f"storage {url!r}: {_database_problem(url, e)}") from None
+
+
+def _database_problem(url: str, e: Exception) -> str:
+    text = str(getattr(e, "orig", None) or e).splitlines()[0][:160]
+    if url.startswith("sqlite:"):
+        path = url.split(":///", 1)[-1]
+        if "unable to open" in text:
+            return (
+                f"cannot open the file {path} ({text}); does its folder exist and "
+                "can it be written?"
+            )
+        if "not a database" in text or "malformed" in text:
+            return (
+                f"{path} is not an SQLite database or is damaged ({text}); restore "
+                "it from a copy, or give another file"
+            )
+    return f"the database cannot be used ({text}); check the URL and the server"
 
 
 def mark_worker(trial: Any) -> None:

@@ -9,14 +9,13 @@ space holds it.
 from __future__ import annotations
 
 import contextlib
-import logging
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from ..logs import get_logger, say
 from .space import default_point
 from .storage import fail_orphans, make_storage
-
-logger = logging.getLogger(__name__)
 
 PRUNERS = ("hyperband", "halving", "median", "none")
 SETUP_KEYS = ("n_rows", "n_features", "latent_dim", "random_state", "test_fraction")
@@ -63,7 +62,8 @@ def open_study(
     (and `say` says so).
     """
     store = make_storage(storage)
-    study = optuna.create_study(
+    study = _create_or_load(
+        optuna,
         storage=store,
         study_name=study_name or (None if storage is None else "aekit"),
         direction="minimize",
@@ -77,6 +77,28 @@ def open_study(
     for n in fail_orphans(study, store):
         say(f"trial {n}: failed (its worker is gone)")
     return study
+
+
+CREATE_TRIES = 5  # workers started at once on a new study: creation races
+
+
+def _create_or_load(optuna: Any, **kwargs: Any) -> Any:
+    """`optuna.create_study(load_if_exists=True)`, safe when workers race to create it.
+
+    Two processes creating the same new study in one database can both miss
+    it and both insert it; the loser gets the database's integrity error
+    rather than Optuna's "already exists". Trying again loads the winner's.
+    """
+    import sqlalchemy.exc as sa
+
+    for attempt in range(CREATE_TRIES):
+        try:
+            return optuna.create_study(**kwargs)
+        except (sa.IntegrityError, optuna.exceptions.DuplicatedStudyError):
+            if attempt == CREATE_TRIES - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def check_same_setup(study: Any, setup: dict[str, Any]) -> None:
@@ -152,14 +174,18 @@ def trial_line(study: Any, trial: Any) -> str:
 def progress_lines(
     verbose: int, progress: Callable[[str], None] | None
 ) -> Callable[[str], None]:
-    """Where the search's lines go: `progress` (default the "aekit.search" logger, at
-    INFO) when `verbose`, else nowhere."""
+    """Where the search's lines go when `verbose`: `progress`, else the ``aekit.search`` logger.
 
-    def say(line: str) -> None:
+    See `aekit.logs`: with no logging configured, the logger's lines are
+    written to stderr as well.
+    """
+    log = get_logger("search")
+
+    def line_out(line: str) -> None:
         if verbose:
-            (progress or logger.info)(line)
+            (progress or (lambda s: say(log, s)))(line)
 
-    return say
+    return line_out
 
 
 @contextlib.contextmanager

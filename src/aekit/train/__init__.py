@@ -4,7 +4,9 @@ The modules: `config` (TrainConfig and the "auto" budget), `state` (TrainState,
 the optimizer, the generators, the best weights), `callbacks` (the Callback
 hooks, and early stopping, the dead-unit policy and progress built from them),
 `validation` (the loss on held-out rows, dead units), `numerics` (subnormal
-Adam moments, divergence), `loop` (`train`, and the agreement of ranks to stop).
+Adam moments, divergence), `loop` (`train`, and the agreement of ranks to stop),
+`timing` (a few timed steps and a timed validation pass) and `precision`
+(what precision="auto" chooses, from a probe or its cache).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from .callbacks import (
     DeadUnitPolicy,
     EarlyStopping,
     ProgressBar,
+    StartDecision,
     callback_states,
     default_callbacks,
     epoch_line,
@@ -35,6 +38,13 @@ from .numerics import (
     divergence_message,
     flush_subnormal_moments,
 )
+from .precision import (
+    AUTO_PRECISION,
+    BF16_MARGIN,
+    PrecisionChoice,
+    cache_dir,
+    choose_precision,
+)
 from .state import (
     NOISE_SEED_OFFSET,
     TrainState,
@@ -44,10 +54,13 @@ from .state import (
     new_state,
     restore_best,
 )
+from .timing import StepTimes, time_steps, time_validation
 from .validation import EVAL_VALUES, as_rows, autocast, eval_rows, evaluate_loss
 
 __all__ = [
     "AUTO_MIN_EPOCHS",
+    "AUTO_PRECISION",
+    "BF16_MARGIN",
     "AUTO_PATIENCE",
     "AUTO_STEPS",
     "DEAD_UNIT_POLICIES",
@@ -59,13 +72,18 @@ __all__ = [
     "Callback",
     "DeadUnitPolicy",
     "EarlyStopping",
+    "PrecisionChoice",
     "ProgressBar",
+    "StartDecision",
+    "StepTimes",
     "TrainConfig",
     "TrainState",
     "agree_to_stop",
     "as_rows",
     "autocast",
+    "cache_dir",
     "callback_states",
+    "choose_precision",
     "default_callbacks",
     "divergence_message",
     "epoch_line",
@@ -79,5 +97,7 @@ __all__ = [
     "resolve_budget",
     "restore_callbacks",
     "restore_best",
+    "time_steps",
+    "time_validation",
     "train",
 ]

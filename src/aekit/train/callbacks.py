@@ -16,16 +16,19 @@ fit-time scores) once the model is final, ``on_exception`` when the fit fails.
 
 from __future__ import annotations
 
+import math
 import sys
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from torch import nn
 
 from .. import distributed
 from ..errors import DeadUnitWarning
 from ..layers import hidden_layers, switch_activation
+from ..logs import get_logger, say
 from .config import TrainConfig
 from .state import TrainState, keep_best
 
@@ -95,6 +98,96 @@ class EarlyStopping(Callback):
             state.stopped_early = True
 
 
+class StartDecision(Callback):
+    """Stop as soon as the trained model cannot win the start test; the start wins.
+
+    A family whose start is a candidate keeps the trained model only when, at
+    its best epoch, the paired per-row gain over the start on the validation
+    rows is above `z` standard errors (`aekit.fitting.start_test`). This runs
+    the same paired test after every epoch, and stops training when
+
+    - the best epoch so far fails the final test, so that stopping now returns
+      the start, as the final test would on the weights kept so far; and
+    - the model cannot become the best epoch before early stopping would end
+      training anyway: its mean gain plus `futility_z` standard errors, plus
+      its rate of gain over the last `epochs` epochs (none if falling) for
+      each epoch patience still allows, stays below the best epoch's gain
+      (0 while the start is the best).
+
+    `errors` maps the module to its per-row squared errors on the validation
+    rows (in eval mode); `start_errors` are the start's. `patience` and
+    `max_epochs` are the loop's. With ``stop=False`` it only records (the
+    statistics, and the epoch it would have stopped at). What it saw is its
+    `state_dict`, so a resumed run decides the same way.
+    """
+
+    def __init__(
+        self,
+        start_errors: np.ndarray,
+        errors: Callable[[nn.Module], np.ndarray],
+        z: float,
+        futility_z: float,
+        epochs: int,
+        patience: int | None,
+        max_epochs: int,
+        stop: bool = True,
+    ) -> None:
+        self.start_errors = np.asarray(start_errors, np.float64)
+        self.errors, self.z, self.futility_z = errors, z, futility_z
+        self.epochs, self.patience, self.max_epochs = epochs, patience, max_epochs
+        self.stop = stop
+        self.trace: list[list[float]] = []  # per epoch: [epoch, mean gain, SE]
+        self.best_gain = 0.0  # the mean gain of the best epoch so far (start: 0)
+        self.best_z = -math.inf  # ... and its paired z (the start: -inf)
+        self.decided_epoch: int | None = None  # when it stopped (or would have)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "trace": self.trace,
+            "best_gain": self.best_gain,
+            "best_z": None if math.isinf(self.best_z) else self.best_z,
+            "decided_epoch": self.decided_epoch,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.trace = [list(t) for t in state.get("trace", [])]
+        self.best_gain = float(state.get("best_gain", 0.0))
+        best = state.get("best_z")
+        self.best_z = -math.inf if best is None else float(best)
+        self.decided_epoch = state.get("decided_epoch")
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        if self.decided_epoch is not None:
+            if self.stop:
+                state.stopped_early = True
+            return
+        gain = self.start_errors - np.asarray(self.errors(state.module), np.float64)
+        n = len(gain)
+        mean = float(gain.mean())
+        se = float(gain.std(ddof=1) / math.sqrt(n)) if n > 1 else math.inf
+        self.trace.append([state.epoch, mean, se])
+        if state.best_epoch == state.epoch:  # early stopping just kept this epoch
+            self.best_gain = mean
+            self.best_z = mean / se if se > 0 else math.copysign(math.inf, mean)
+        if self._settled(state):
+            self.decided_epoch = state.epoch
+            if self.stop:
+                state.stopped_early = True
+
+    def _settled(self, state: TrainState) -> bool:
+        """Whether the start test is settled in the start's favour (see the class)."""
+        if state.best_epoch > 0 and self.best_z > self.z:
+            return False
+        if len(self.trace) <= self.epochs:
+            return False
+        _, mean, se = self.trace[-1]
+        rate = max(0.0, (mean - self.trace[-self.epochs - 1][1]) / self.epochs)
+        left = self.max_epochs - state.epoch
+        if self.patience is not None:
+            left = min(left, self.patience - state.bad_epochs)
+        return mean + self.futility_z * se + left * rate < max(self.best_gain, 0.0)
+
+
 class DeadUnitPolicy(Callback):
     """Act on ReLU layers whose dead share reaches `threshold` after an epoch.
 
@@ -135,7 +228,11 @@ class DeadUnitPolicy(Callback):
 
 
 class ProgressBar(Callback):
-    """On rank 0: a bar of epochs on a terminal (verbose >= 1), a line an epoch (2)."""
+    """On rank 0: a bar of epochs on a terminal (verbose >= 1), a line an epoch (2).
+
+    The bar is tqdm's, on stderr; the lines are records of the ``aekit.train``
+    logger (see `aekit.logs`).
+    """
 
     def __init__(
         self, max_epochs: int, verbose: int, world: distributed.World | None = None
@@ -159,7 +256,7 @@ class ProgressBar(Callback):
 
     def on_epoch_end(self, state: TrainState) -> None:
         if self.verbose >= 2 and self.is_main:
-            print(epoch_line(state.history[-1], self.max_epochs), file=sys.stderr)
+            say(get_logger("train"), epoch_line(state.history[-1], self.max_epochs))
         self.bar.set_postfix(loss=f"{state.monitor_loss:.4g}", refresh=False)
         self.bar.update(1)
 

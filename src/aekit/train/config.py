@@ -51,7 +51,7 @@ class TrainConfig:
     dead_units: str = PARAMS["dead_units"].default
     # fraction of dead units that triggers the policy
     dead_unit_threshold: float = PARAMS["dead_unit_threshold"].default
-    precision: str = PARAMS["precision"].default  # fp32, or bf16 autocast
+    precision: str = "fp32"  # fp32, or bf16 autocast ("auto" is resolved before)
     verbose: int = PARAMS["verbose"].default  # 0 quiet, 1 progress bar, 2 line/epoch
 
     def __post_init__(self) -> None:
@@ -63,6 +63,12 @@ class TrainConfig:
                     f"{_label(name)} must be a number of epochs; 'auto' is resolved "
                     "by resolve_budget first. Got 'auto' instead."
                 )
+        if values["precision"] not in PRECISIONS:
+            raise InvalidParameterError(
+                f"{_label('precision')} must be one of {PRECISIONS}; 'auto' is "
+                "resolved by aekit.train.choose_precision first. Got "
+                f"{values['precision']!r} instead."
+            )
 
 
 def resolve_budget(

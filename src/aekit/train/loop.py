@@ -151,7 +151,9 @@ def _step(run: _Run, state: TrainState, batch: torch.Tensor, b: int) -> None:
     sums = distributed.all_sum(sums, world)  # the batch's, over all ranks
     if not math.isfinite(sums[0]):
         value = sums[0] / min(cfg.batch_size, len(run.data) - b * cfg.batch_size)
-        raise DivergenceError(numerics.divergence_message(value, state.epoch, b, cfg))
+        raise DivergenceError(
+            numerics.divergence_message(value, state.epoch, b, cfg, state.module)
+        )
     state.optimizer.zero_grad(set_to_none=True)
     (loss * weight if world.enabled else loss).backward()
     state.optimizer.step()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import torch
 
 from .config import TrainConfig
@@ -34,10 +37,40 @@ def flush_subnormal_moments(optimizer: torch.optim.Optimizer) -> None:
                 torch.hardshrink(t, LARGEST_SUBNORMAL, out=t)  # |t| <= it -> 0
 
 
-def divergence_message(value: float, epoch: int, step: int, cfg: TrainConfig) -> str:
-    """The one sentence that says training diverged, where, and what to try."""
-    return (
+def divergence_message(
+    value: float, epoch: int, step: int, cfg: TrainConfig, module: Any = None
+) -> str:
+    """The one sentence that says training diverged, where, and what to try.
+
+    Beside the learning rate it names the family's numeric options of
+    `module` that are not at their defaults (a penalty weight, a sigma).
+    """
+    text = (
         f"training diverged: the loss became {value} at epoch {epoch + 1}, step "
         f"{step + 1}; the learning rate (lr={cfg.lr:g}) is the likely cause, try a "
         "value 10x smaller"
     )
+    changed = _changed_options(getattr(module, "config", None))
+    if changed:
+        them = "it" if len(changed) == 1 else "them"
+        text += (
+            f", or the model option{'s' if len(changed) > 1 else ''} "
+            f"{', '.join(changed)}: try {them} nearer the default"
+        )
+    return text
+
+
+def _changed_options(config: Any) -> list[str]:
+    """'name=value (default d)' of each numeric family option not at its default."""
+    if not dataclasses.is_dataclass(config) or isinstance(config, type):
+        return []
+    from ..families.base import option_specs
+
+    out = []
+    for f in dataclasses.fields(config):
+        v, d = getattr(config, f.name), f.default
+        if f.name not in option_specs(type(config)) or not isinstance(v, float):
+            continue
+        if isinstance(d, (int, float)) and v != d:
+            out.append(f"{f.name}={v:g} (default {d:g})")
+    return out

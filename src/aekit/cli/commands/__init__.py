@@ -17,6 +17,7 @@ from . import (
     evaluate,
     export,
     info,
+    plan,
     reconstruct,
     report,
     sample,
@@ -42,6 +43,7 @@ class Command(Protocol):
 
 COMMANDS: tuple[Command, ...] = (
     train,
+    plan,
     tune,
     encode,
     reconstruct,

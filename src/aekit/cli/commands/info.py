@@ -53,6 +53,9 @@ def describe_model(est: AutoEncoder, folder: str | os.PathLike[str]) -> dict[str
         "n_features": int(est.n_features_in_),
         "feature_names": names,
         "scaling": "min-max to [0, 1]" if fitted.scaling is not None else None,
+        # what training ran in ("auto" resolved), and how it was chosen
+        "precision": fitted.precision,
+        "precision_choice": est.record_.precision,
         "training": {
             "epochs": est.n_epochs_,
             "best_epoch": est.best_epoch_,
@@ -65,6 +68,14 @@ def describe_model(est: AutoEncoder, folder: str | os.PathLike[str]) -> dict[str
         "params": {k: v for k, v in est.get_params().items() if k in ESTIMATOR_OPTIONS},
         "train_config": read_train_config(train_config),
     }
+
+
+def precision_text(d: dict[str, Any]) -> str:
+    """The precision line: what training ran in, and why where "auto" chose it."""
+    choice = d.get("precision_choice") or {}
+    if d["params"].get("precision") == "auto" and choice.get("reason"):
+        return f"{d['precision']} ({choice['reason']})"
+    return str(d["precision"])
 
 
 MAX_TRAIN_CONFIG_BYTES = 2**20
@@ -135,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
             f"loss {best} at {at}" + (", stopped early" if t["stopped_early"] else "")
         )
         print(f"dead units (last epoch): {dead_text(t['dead_units'])}")
+    print(f"precision: {precision_text(d)}")
     params = ", ".join(
         f"{k}={v!r}"
         for k, v in d["params"].items()

@@ -35,19 +35,34 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Draw -n rows and write them to -o, columns named as the training data's."""
-    from ... import data
+    """Draw -n rows and write them to -o a block at a time, columns named as the data's."""
+    import shutil
 
-    if args.n < 0:
-        raise CommandError(f"-n must be >= 0, got {args.n}")
+    from ... import data
+    from ...fitted import MAX_SAMPLE_ROWS
+
+    if not 0 <= args.n <= MAX_SAMPLE_ROWS:
+        raise CommandError(f"-n must be from 0 to 2**48 rows, got {args.n}")
     seed = args.random_state
     if seed is not None and not 0 <= seed < 2**32:
         raise CommandError(f"--random-state must be in [0, 2**32 - 1], got {seed}")
-    data.check_output(args.output, inputs=(args.model,))
+    out = data.check_output(args.output, inputs=(args.model,))
     est = load_model(args.model)
-    R = est.sample(args.n, random_state=args.random_state)
+    need = args.n * est.n_features_in_ * 4  # float32 values: .npy, Parquet at least
+    free = shutil.disk_usage(out.parent).free
+    if need > free:
+        raise CommandError(
+            f"{args.n:,} rows of {est.n_features_in_} features need at least "
+            f"{need / 2**30:,.1f} GiB on disk, more than the {free / 2**30:,.1f} GiB "
+            f"free where {args.output} goes; draw fewer rows (-n)"
+        )
     names = getattr(est, "feature_names_in_", None)
     columns = [str(c) for c in names] if names is not None else None
-    data.write_table(args.output, R, columns or [f"x{i}" for i in range(R.shape[1])])
-    print(f"wrote {R.shape[0]} sampled rows of {R.shape[1]} features to {args.output}")
+    columns = columns or [f"x{i}" for i in range(est.n_features_in_)]
+    rows = 0
+    with data.TableWriter(out) as writer:
+        for block in est.fitted_.iter_sample(args.n, random_state=seed):
+            writer.write(dict(zip(columns, block.T)))
+            rows += len(block)
+    print(f"wrote {rows} sampled rows of {len(columns)} features to {args.output}")
     return EXIT_OK
