@@ -39,14 +39,37 @@ def blocks(page: Path) -> list[tuple[int, str, bool]]:
 
 
 WITH_CODE = [p for p in PAGES if blocks(p)]
-# the pages whose examples train several models or need the optional extras
-SLOW = {"docs/tune.md", "docs/tracking.md", "docs/scale.md"}
+# Running a page trains models (seconds each): every page but the README's
+# quick start is a slow test, which CI runs too; every block compiles in the
+# fast tests.
+FAST = {"README.md"}
 
 
 def _param(page: Path):
     name = str(page.relative_to(ROOT))
-    marks = [pytest.mark.slow] if name in SLOW else []
+    marks = [] if name in FAST else [pytest.mark.slow]
     return pytest.param(page, id=name, marks=marks)
+
+
+def test_every_block_compiles():
+    for page in WITH_CODE:
+        for line, code, _ in blocks(page):
+            compile(code, f"{page.relative_to(ROOT)}:{line}", "exec")
+
+
+def test_the_home_page_is_the_readme_quick_start():
+    # included when the site is built (pymdownx.snippets, check_paths on),
+    # so the section must exist in the README and hold code that runs here
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start, end = (
+        "<!-- --8<-- [start:quickstart] -->",
+        "<!-- --8<-- [end:quickstart] -->",
+    )
+    assert readme.count(start) == 1 and readme.count(end) == 1
+    section = readme.split(start)[1].split(end)[0]
+    assert FENCE.search(section), "the quick start has no python block"
+    home = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    assert '--8<-- "README.md:quickstart"' in home
 
 
 def test_the_extractor_finds_blocks_and_skips(tmp_path):

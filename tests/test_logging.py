@@ -72,3 +72,22 @@ def test_tune_on_the_cli_has_no_optuna_lines(tmp_path, capsys):
     assert status == 0, err
     assert "trial 0" in out
     assert "Trial 0 finished" not in err + out and "A new study" not in err + out
+
+
+def test_the_cli_error_line_is_a_record_of_the_aekit_logger(tmp_path, capsys):
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("aekit")
+    logger.addHandler(handler)
+    try:
+        status = main(["encode", str(tmp_path / "no-model"), str(tmp_path / "x.npy")])
+    finally:
+        logger.removeHandler(handler)
+    err = capsys.readouterr().err
+    assert status == 2
+    [record] = [r for r in records if r.levelno >= logging.WARNING]
+    assert (record.levelname, record.name) == ("ERROR", "aekit")
+    assert record.getMessage().startswith("error: ")
+    # the same record on stderr, once, with the command line's prefix
+    assert err == f"aekit: {record.getMessage()}\n"

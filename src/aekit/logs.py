@@ -50,6 +50,14 @@ def say(logger: logging.Logger, line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
 
+class _CliFormatter(logging.Formatter):
+    """``aekit: `` before a warning or an error (``aekit: error: ...``); progress lines plain."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        return f"{ROOT}: {line}" if record.levelno >= logging.WARNING else line
+
+
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """A StreamHandler on whatever `sys.stderr` is when a record comes."""
 
@@ -65,7 +73,9 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 def cli_logging() -> Iterator[logging.Handler]:
     """The command line's logging, for one command: INFO records of ``"aekit"`` to stderr.
 
-    One handler on ``"aekit"``, the records kept from the root logger (so a
+    Progress lines (INFO: an epoch, the precision chosen) are written as they
+    are; warnings and errors get the ``aekit: `` prefix of the command's
+    one-line messages (``aekit: error: ...``). One handler on ``"aekit"``, the records kept from the root logger (so a
     root handler does not print them twice); on the way out ``"aekit"`` is
     as it was, so that a command run in-process (`aekit.cli.main` from
     Python) leaves the caller's logging untouched. Nested calls share the
@@ -78,7 +88,7 @@ def cli_logging() -> Iterator[logging.Handler]:
             return
     before = logger.level, logger.propagate
     handler = _StderrHandler()
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(_CliFormatter("%(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -26,14 +27,18 @@ from .options import (
 from .parser import parse_arguments
 from .resume import interrupted_text
 
+logger = logging.getLogger("aekit")
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the aekit command line on `argv` (default: sys.argv[1:]); return the status.
 
     SIGTERM is turned into an exception for the command's duration, as Ctrl-C
     is, so that every `finally` runs and no temporary file is left behind.
-    The library's log records (``aekit.*``, INFO) go to stderr, set up once
-    here (`aekit.logs.cli_logging`); the command's own results go to stdout.
+    Logging is set up once, here (`aekit.logs.cli_logging`): the library's
+    records (``aekit.*``, INFO; WARNING and up with --quiet) and the command's
+    one-line errors and warnings go to stderr through the ``"aekit"`` logger;
+    the command's own results go to stdout.
 
     Examples
     --------
@@ -41,17 +46,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     aekit 0.1.0
     0
     """
-    try:
-        with _sigterm_raises(), cli_logging():
-            try:
-                args = parse_arguments(argv)
-            except CommandError as e:
-                return _error(str(e))
-            except SystemExit as e:  # --help and --version
-                return e.code if isinstance(e.code, int) else EXIT_OK
-            return _run(args)
-    except KeyboardInterrupt as e:  # e.g. during the first imports, before _run
-        return _interrupted(e)
+    with cli_logging():
+        try:
+            with _sigterm_raises():
+                try:
+                    args = parse_arguments(argv)
+                except CommandError as e:
+                    return _error(str(e))
+                except SystemExit as e:  # --help and --version
+                    return e.code if isinstance(e.code, int) else EXIT_OK
+                if getattr(args, "verbose", None) == 0:  # --quiet
+                    logger.setLevel(logging.WARNING)  # cli_logging restores it
+                return _run(args)
+        except KeyboardInterrupt as e:  # e.g. during the first imports, before _run
+            return _interrupted(e)
 
 
 class Terminated(KeyboardInterrupt):
@@ -82,9 +90,9 @@ def _interrupted(e: KeyboardInterrupt, debug: bool = False) -> int:
     if debug:
         traceback.print_exc()
     if isinstance(e, Terminated):
-        print("aekit: interrupted by SIGTERM", file=sys.stderr)
+        logger.error("interrupted by SIGTERM")
         return 128 + signal.SIGTERM
-    print("aekit: interrupted", file=sys.stderr)
+    logger.error("interrupted")
     return EXIT_INTERRUPTED
 
 
@@ -110,7 +118,7 @@ def _run(args: argparse.Namespace) -> int:
     except TrainingInterrupted as e:
         if args.debug:
             traceback.print_exc()
-        print(f"aekit: {interrupted_text(e, args)}", file=sys.stderr)
+        logger.error("%s", interrupted_text(e, args))
         return e.exit_code
     except DivergenceError as e:
         return _error(str(e), args.debug, EXIT_DIVERGED)
@@ -127,7 +135,7 @@ MAX_MESSAGE = 2000  # characters of an error line; the rest of a long one is cut
 def _error(message: str, debug: bool = False, status: int = EXIT_ERROR) -> int:
     if debug:
         traceback.print_exc()
-    print(f"aekit: error: {bounded(message)}", file=sys.stderr)
+    logger.error("error: %s", bounded(message))
     return status
 
 
@@ -140,4 +148,4 @@ def bounded(message: str, limit: int = MAX_MESSAGE) -> str:
 
 
 def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
-    print(f"aekit: warning: {bounded(str(message))}", file=sys.stderr)
+    logger.warning("warning: %s", bounded(str(message)))
