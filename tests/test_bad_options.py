@@ -96,3 +96,12 @@ def test_divergence_names_the_options_moved_from_their_defaults():
         float("inf"), 0, 3, TrainConfig(), get_family("sparse").build(plain)
     )
     assert "option" not in text
+
+
+def test_an_impossible_width_never_reaches_torch():
+    """F8: a width beyond int64 was torch's C++ text; now the width check refuses it."""
+    from aekit.families import HalvingConfig
+
+    with pytest.raises(ValueError, match=r"^hidden_dims must be widths from 1 to ") as e:
+        HalvingConfig(n_features=16, latent_dim=4, hidden_dims=(10**19,))
+    assert "Exception raised from" not in str(e.value)
