@@ -147,10 +147,13 @@ def test_folders_from_before_auto_still_load(digits, tmp_path, precision):
     assert np.array_equal(back.transform(digits), est.transform(digits))
 
 
-def test_verbose_says_what_auto_chose(digits, capsys):
-    AutoEncoder(**SMALL, precision="auto", random_state=0, verbose=2).fit(digits)
-    err = capsys.readouterr().err
-    assert "aekit: precision='auto' chose " in err
+def test_verbose_says_what_auto_chose(digits, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="aekit"):
+        AutoEncoder(**SMALL, precision="auto", random_state=0, verbose=2).fit(digits)
+    said = [r.getMessage() for r in caplog.records if r.name == "aekit.fitting"]
+    assert any(m.startswith("precision='auto' chose ") for m in said)
 
 
 def test_a_checkpointed_auto_run_resumes_in_its_choice(digits, tmp_path):

@@ -8,7 +8,6 @@ nothing for the network before the memory check has passed.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from .. import distributed
 from ..data.rows import SHUFFLE_BLOCK_ROWS, ScaledRows, as_tensor, is_mapped, split_rows
 from ..devices import resolve_device
 from ..families import Family, get_family
+from ..logs import get_logger, say
 from ..memory import check_training_memory
 from ..params import to_json
 from ..pca import PCABaseline, fit_baseline
@@ -205,7 +205,7 @@ def fit_precision(
                 picked, f"precision='auto' chose {picked} as rank 0 did", "rank 0"
             )
     if given == "auto" and params["verbose"] and world.is_main:
-        print(f"aekit: {choice.reason}", file=sys.stderr)
+        say(get_logger("fitting"), choice.reason)
     return choice
 
 
