@@ -123,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         f"data {a.dataset} {X.shape}, latent {a.latent_dim}, search {a.timeout:.0f} s"
     )
     print(f"trials: {s['trials_by_state']}; total {time.perf_counter() - t0:.0f} s")
+    print(f"validation: {s['setup']['validation']}")
+    print(f"pick: {r.pick}")
     print(f"best params: {r.best_params}")
     print("test MSE " + "  ".join(f"{k} {v:.5f}" for k, v in t.items()))
     print("  ".join(f"{k} {v:.3f}" for k, v in s["test_ratios"].items()))

@@ -38,7 +38,9 @@ def X():
 
 @pytest.fixture(scope="module")
 def study3(X):
-    return tune(X, latent_dim=3, n_trials=3, fixed=QUICK, verbose=0)
+    # one validation split (these rows are below KFOLD_BELOW): the trials' values
+    # are checked against `validation_mse`; k-fold has tests of its own
+    return tune(X, latent_dim=3, n_trials=3, fixed=QUICK, cv=1, verbose=0)
 
 
 def test_three_trials_in_memory_refit_and_test(study3, X):
@@ -109,6 +111,7 @@ def test_a_penalized_trial_is_valued_by_its_reconstruction_alone(X):
         n_trials=1,
         space={"model": ["variational"], "depth": 0},
         fixed=QUICK,
+        cv=1,
         compare_default=False,
         verbose=0,
     )

@@ -34,6 +34,11 @@ class TuneResult:
     by_latent_dim : dict
         With a searched code size: per size, the best validation MSE, its
         trial and the PCA's test MSE.
+    pick : dict
+        Which trial is the answer and why (`pick_trial`): ``picked``
+        (``"tuned"``, ``"default"`` or ``"best"`` where the study has no
+        default trial), the best and the default trial, and the paired test's
+        figures (rows, mean gain, standard error, z).
     """
 
     study: Any
@@ -45,6 +50,7 @@ class TuneResult:
     by_latent_dim: dict[int, dict[str, Any]] = field(default_factory=dict)
     setup: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    pick: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """The study's summary as JSON-ready values (``study.json``)."""
@@ -68,6 +74,7 @@ class TuneResult:
                 "best_trial": self.best_trial,
                 "best_value": self.best_value,
                 "best_params": self.best_params,
+                "pick": self.pick,
                 "test_mse": self.test_mse,
                 "test_ratios": ratios,
                 "importances": importances(self.study),
@@ -78,18 +85,65 @@ class TuneResult:
         )
 
 
+PICK_Z = 1.645  # one-sided 5%: a tuned trial must beat the default by this many SEs
+
+
 def best_result(study: Any, setup: dict[str, Any]) -> TuneResult:
-    """The study's best trial as a result, not yet refitted nor tested."""
+    """The picked trial (`pick_trial`) as a result, not yet refitted nor tested."""
     try:
         best = study.best_trial
     except ValueError:
         raise AekitError(
             "no trial completed; give the search more trials or more time"
         ) from None
-    params = dict(best.user_attrs["params"])
+    chosen, pick = pick_trial(study, best)
+    params = dict(chosen.user_attrs["params"])
     if params.get("hidden_dims") is not None:
         params["hidden_dims"] = tuple(params["hidden_dims"])
-    return TuneResult(study, None, params, best.number, float(best.value), setup=setup)
+    return TuneResult(
+        study, None, params, chosen.number, float(chosen.value), setup=setup, pick=pick
+    )
+
+
+def pick_trial(study: Any, best: Any) -> tuple[Any, dict[str, Any]]:
+    """The default trial unless the best beats it clearly on the validation rows.
+
+    The lowest validation MSE of many trials is biased low: on a few rows a
+    configuration wins by chance and loses on new rows. As the pca_anchored
+    start test does (`aekit.fitting.start`), the per-row errors of the best
+    and of the default trial on the same validation rows (every fold's rows
+    under k-fold) are paired, and the best is picked only when its mean gain
+    is above PICK_Z standard errors of that mean (a one-sided test at 5%).
+    Without a completed default trial the best is the pick.
+    """
+    from optuna.trial import TrialState
+
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    default = next((t for t in done if t.user_attrs.get("default")), None)
+    out: dict[str, Any] = {"best_trial": best.number, "z": PICK_Z}
+    if default is None:
+        return best, {**out, "picked": "best", "default_trial": None}
+    out["default_trial"] = default.number
+    if default.number == best.number:
+        return best, {**out, "picked": "default", "reason": "the default is the best"}
+    e_best = best.user_attrs.get("val_errors")
+    e_default = default.user_attrs.get("val_errors")
+    if e_best is None or e_default is None or len(e_best) != len(e_default):
+        return best, {**out, "picked": "tuned", "reason": "no paired errors"}
+    gain = np.asarray(e_default, np.float64) - np.asarray(e_best, np.float64)
+    n = len(gain)
+    mean = float(gain.mean())
+    se = float(gain.std(ddof=1) / np.sqrt(n)) if n > 1 else float("inf")
+    clear = mean > PICK_Z * se
+    out.update(
+        picked="tuned" if clear else "default",
+        validation_rows=n,
+        best_value=float(best.value),
+        default_value=float(default.value),
+        mean_gain=mean,
+        standard_error=se,
+    )
+    return (best if clear else default), out
 
 
 def by_latent(study: Any, searched: bool) -> dict[int, dict[str, Any]]:

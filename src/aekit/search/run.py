@@ -4,8 +4,11 @@ The rows are split once (seeded) into search rows and test rows. Each trial
 builds an AutoEncoder from parameters drawn from the space and fits it on the
 search rows without the fit-time evaluation (`aekit.search.trial`); a new
 study's first trial is the default AutoEncoder, when the space holds it
-(`aekit.search.study`). The best configuration is refitted with the full
-evaluation, and the test rows, never seen by the search, score it against the
+(`aekit.search.study`). Below `KFOLD_BELOW` search rows each trial is valued
+by k-fold cross-validation on them (the same folds for every trial); above,
+by one validation split. The answer is the default unless the best trial
+beats it clearly on the validation rows (`aekit.search.result.pick_trial`).
+It is refitted with the full evaluation, and the test rows, never seen by the search, score it against the
 PCA of the same size and the default AutoEncoder (`aekit.search.comparison`).
 """
 
@@ -33,10 +36,20 @@ from .study import (
     trial_line,
     warnings_only,
 )
-from .trial import Objective, PruningCallback, epoch_value, validation_mse
+from .trial import (
+    Objective,
+    PruningCallback,
+    epoch_value,
+    make_folds,
+    validation_mse,
+)
 
 if TYPE_CHECKING:
     from ..tracking import MLflowStudy
+
+KFOLD_BELOW = 1000
+"""Search rows below which ``cv="auto"`` values trials by k-fold (see docs/tune.md)."""
+KFOLD_K = 5
 
 
 def tune(
@@ -52,6 +65,7 @@ def tune(
     test_fraction: float = 0.2,
     pruner: Any = "hyperband",
     fixed: Mapping[str, Any] | None = None,
+    cv: int | str = "auto",
     refit: bool = True,
     compare_default: bool = True,
     verbose: int = 1,
@@ -79,6 +93,12 @@ def tune(
         the share of rows held out from the search (0: no test).
     pruner : {"hyperband", "halving", "median", "none"} or optuna pruner
         Default Hyperband: it needs no guess of the epochs that tell trials apart.
+        No trial is judged before epoch 5 (`aekit.search.study.MIN_EPOCHS`).
+    cv : "auto" or int, default="auto"
+        How a trial is valued: k >= 2, by k-fold cross-validation on the
+        search rows (folds seeded by `random_state`, the same for every
+        trial); 1, by one validation split; "auto": 5-fold below 1000 search
+        rows (`KFOLD_BELOW`), one split above.
     refit, compare_default : bool, default=True
         Refit the best with the full evaluation; test a default model too.
     verbose, progress : int (default 1), callable, optional
@@ -98,7 +118,7 @@ def tune(
     optuna = import_optuna()
     t0 = time.perf_counter()
     check_budget(n_trials, timeout)
-    plan = _plan(X, latent_dim, space, fixed, random_state, test_fraction, pruner)
+    plan = _plan(X, latent_dim, space, fixed, random_state, test_fraction, pruner, cv)
     say = progress_lines(verbose, progress)
     with warnings_only(optuna), damage_named(storage):
         study = open_study(optuna, storage, study_name, pruner, plan.setup, say)
@@ -149,6 +169,7 @@ class Plan:
     space: dict[str, Any]
     base: dict[str, Any]  # estimator parameters of every trial beside the space's
     setup: dict[str, Any]  # what a resumed study must share (``study.json``'s setup)
+    folds: list[np.ndarray] | None = None  # k-fold validation; None: one split
 
 
 def _plan(
@@ -159,6 +180,7 @@ def _plan(
     random_state: int,
     test_fraction: float,
     pruner: Any,
+    cv: int | str = "auto",
 ) -> Plan:
     """Check the data and options, split the rows; errors in the order users meet them."""
     from sklearn.utils import check_array
@@ -180,6 +202,8 @@ def _plan(
     if base.get("validation_fraction", 0.1) <= 0:
         raise ValueError("a search needs validation rows: validation_fraction > 0")
     search_idx, test_idx = _split(len(X), test_fraction, random_state)
+    k = folds_for(cv, len(search_idx))
+    folds = None if k == 1 else make_folds(len(search_idx), k, random_state)
     setup = {
         "n_rows": len(X),
         "n_features": X.shape[1],
@@ -190,8 +214,42 @@ def _plan(
         "test_fraction": test_fraction,
         "fixed": jsonable(fixed),
         "space": jsonable(space),
+        "validation": validation_setup(cv, k, folds, random_state),
     }
-    return Plan(X[search_idx], X[test_idx], space, base, setup)
+    return Plan(X[search_idx], X[test_idx], space, base, setup, folds)
+
+
+def folds_for(cv: Any, n_search: int) -> int:
+    """The number of folds `cv` asks for on `n_search` rows (1: one split)."""
+    if cv == "auto":
+        return KFOLD_K if n_search < KFOLD_BELOW else 1
+    if isinstance(cv, bool) or not isinstance(cv, int) or cv < 1:
+        raise ValueError(f'cv must be "auto" or an integer >= 1, got {cv!r}')
+    if cv > n_search // 2:
+        raise ValueError(
+            f"cv={cv} folds need at least {2 * cv} search rows, there are "
+            f"{n_search}: use fewer folds"
+        )
+    return cv
+
+
+def validation_setup(
+    cv: Any, k: int, folds: list[np.ndarray] | None, seed: int
+) -> dict[str, Any]:
+    """How trials are valued, as ``study.json`` records it (a resumed study must match)."""
+    if folds is None:
+        return {"scheme": "split", "cv": cv, "kfold_below": KFOLD_BELOW}
+    # a digest of the folds' rows: a resumed study must score on the same ones
+    digest = int(sum(int(f.sum()) * (j + 1) for j, f in enumerate(folds)))
+    return {
+        "scheme": "kfold",
+        "cv": cv,
+        "k": k,
+        "seed": seed,
+        "kfold_below": KFOLD_BELOW,
+        "fold_rows": [len(f) for f in folds],
+        "fold_digest": digest,
+    }
 
 
 def _split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -214,7 +272,9 @@ def _optimize(
 ) -> None:
     """Run this process's trials, a line each; a trial that raises a usage error fails."""
     study.optimize(
-        Objective(plan.X_search, plan.base, plan.space, latent_dim, tracker),
+        Objective(
+            plan.X_search, plan.base, plan.space, latent_dim, tracker, plan.folds
+        ),
         n_trials=n_trials,
         timeout=timeout,
         catch=(AekitError, ValueError),

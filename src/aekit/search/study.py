@@ -19,6 +19,9 @@ from .storage import fail_orphans, make_storage
 
 PRUNERS = ("hyperband", "halving", "median", "none")
 SETUP_KEYS = ("n_rows", "n_features", "latent_dim", "random_state", "test_fraction")
+MIN_EPOCHS = 5
+"""Epochs before any trial is judged: at epoch 1 a PCA-anchored trial is a PCA
+already and a random-start one is not, and pruning there judges the start."""
 
 
 def import_optuna() -> Any:
@@ -38,11 +41,11 @@ def make_pruner(optuna: Any, name: Any) -> Any:
     if not isinstance(name, str):
         return name  # an Optuna pruner
     if name == "hyperband":
-        return p.HyperbandPruner(min_resource=1, reduction_factor=3)
+        return p.HyperbandPruner(min_resource=MIN_EPOCHS, reduction_factor=3)
     if name == "halving":
-        return p.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+        return p.SuccessiveHalvingPruner(min_resource=MIN_EPOCHS, reduction_factor=3)
     if name == "median":
-        return p.MedianPruner(n_startup_trials=3, n_warmup_steps=2)
+        return p.MedianPruner(n_startup_trials=3, n_warmup_steps=MIN_EPOCHS - 1)
     return p.NopPruner()
 
 
@@ -107,7 +110,7 @@ def check_same_setup(study: Any, setup: dict[str, Any]) -> None:
     if before is None:
         study.set_user_attr("setup", setup)
         return
-    keys = (*SETUP_KEYS, "space", "fixed")
+    keys = (*SETUP_KEYS, "space", "fixed", "validation")
     differ = [k for k in keys if before.get(k) != setup.get(k)]
     if differ:
         raise ValueError(

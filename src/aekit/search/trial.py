@@ -6,6 +6,13 @@ when the backend says so it asks the loop to stop (a flag); the trial ends
 pruned after `fit` returns. `Objective` is the trial as Optuna calls it. A completed trial's value is the mean
 squared error on its validation rows, the same measure for every family
 whatever its objective adds (a penalty, a KL term, noise).
+
+On a small table one validation split is a few rows, and its value is noisy:
+`make_folds` splits the search rows into k folds (seeded, the same for every
+trial), and `fit_trial` given them fits k models, each on the other folds, and
+values the trial by the mean error over every row of every fold. Only the
+first fold's epochs are reported to the backend (its pruner compares trials
+at equal epochs of the same fold); the other folds run to their end.
 """
 
 from __future__ import annotations
@@ -89,16 +96,34 @@ def epoch_value(record: Mapping[str, Any]) -> float | None:
     return parts.get("reconstruction", record["val_loss"])
 
 
-def validation_mse(est: Any, X_search: np.ndarray) -> float:
-    """Mean squared error of a fitted AutoEncoder on its own validation rows.
+def validation_errors(est: Any, X_search: np.ndarray) -> np.ndarray:
+    """Per-row squared error of a fitted AutoEncoder on its own validation rows.
 
     The same measure for every family (no penalty, no noise), and the one the
-    test rows report at the end.
+    test rows report at the end. Every trial of a search has the same seed,
+    so the same validation rows: the errors of two trials pair row by row.
     """
     from ..data.rows import split_rows
 
     _, val_idx = split_rows(len(X_search), est.validation_fraction, est.seed_)
-    return float(est.reconstruction_error(X_search[val_idx]).mean())
+    return np.asarray(est.reconstruction_error(X_search[val_idx]), dtype=np.float64)
+
+
+def validation_mse(est: Any, X_search: np.ndarray) -> float:
+    """Mean squared error of a fitted AutoEncoder on its own validation rows."""
+    return float(validation_errors(est, X_search).mean())
+
+
+def make_folds(n: int, k: int, seed: int) -> list[np.ndarray]:
+    """`k` folds of range(n): seeded, sorted row indices, sizes differing by at most 1.
+
+    >>> [f.tolist() for f in make_folds(5, 2, 0)]
+    [[0, 2, 4], [1, 3]]
+    """
+    if not 2 <= k <= n:
+        raise ValueError(f"k-fold needs 2 <= k <= rows, got k={k} for {n} rows")
+    perm = np.random.default_rng([seed, n, k]).permutation(n)
+    return [np.sort(f) for f in np.array_split(perm, k)]
 
 
 @dataclass
@@ -111,6 +136,7 @@ class TrialFit:
     curve: list[float]  # each epoch's validation reconstruction loss
     pruned_at: int | None  # the epoch after which the backend stopped it
     value: float | None  # the trial's value (validation MSE); None when pruned
+    errors: np.ndarray | None = None  # per validation row (every fold's rows, in order)
 
 
 def fit_trial(
@@ -118,27 +144,59 @@ def fit_trial(
     X_search: np.ndarray,
     report: Report,
     callbacks: Sequence[Callback] = (),
+    *,
+    folds: Sequence[np.ndarray] | None = None,
 ) -> TrialFit:
     """Fit one trial's AutoEncoder on the search rows and value it, for any backend.
 
     The fit skips the fit-time evaluation; `report` hears every epoch's
     validation reconstruction loss and may stop the fit (a pruned trial: no
-    value). A completed trial's value is `validation_mse`.
+    value). A completed trial's value is `validation_mse`; with `folds`
+    (`make_folds`), the mean error over every fold's rows, each fold scored by
+    a model fitted on the other folds, `report` hearing the first fold's fit.
+    ``estimator``, ``epochs`` and ``curve`` are then the first fold's.
     """
-    from ..estimator import AutoEncoder
-
     cb = ReportingCallback(report)
     t = time.perf_counter()
+    if folds is None:
+        est = _fit(params, X_search, [cb, *callbacks])
+        errors = None if cb.pruned else validation_errors(est, X_search)
+    else:
+        est, errors = _fit_folds(params, X_search, folds, cb, callbacks)
+    seconds = time.perf_counter() - t
+    curve = [v for v in map(epoch_value, est.history_) if v is not None]
+    value = None if errors is None else float(errors.mean())
+    return TrialFit(est, seconds, est.n_epochs_, curve, cb.pruned_at, value, errors)
+
+
+def _fit(params: Mapping[str, Any], X: np.ndarray, callbacks: list[Callback]) -> Any:
+    from ..estimator import AutoEncoder
+
     # a trial's dead units are the search's business
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeadUnitWarning)
-        est = AutoEncoder(**params).fit(
-            X_search, evaluate=False, callbacks=[cb, *callbacks]
-        )
-    seconds = time.perf_counter() - t
-    curve = [v for v in map(epoch_value, est.history_) if v is not None]
-    value = None if cb.pruned else validation_mse(est, X_search)
-    return TrialFit(est, seconds, est.n_epochs_, curve, cb.pruned_at, value)
+        return AutoEncoder(**params).fit(X, evaluate=False, callbacks=callbacks)
+
+
+def _fit_folds(
+    params: Mapping[str, Any],
+    X_search: np.ndarray,
+    folds: Sequence[np.ndarray],
+    cb: ReportingCallback,
+    callbacks: Sequence[Callback],
+) -> tuple[Any, np.ndarray | None]:
+    """Fold 1's model and every fold's per-row errors (None once pruned)."""
+    first, errors = None, []
+    for j, fold in enumerate(folds):
+        rest = np.setdiff1d(np.arange(len(X_search)), fold)
+        hooks = [cb, *callbacks] if j == 0 else list(callbacks)
+        est = _fit(params, X_search[rest], hooks)
+        if j == 0:
+            first = est
+            if cb.pruned:
+                return est, None
+        errors.append(np.asarray(est.reconstruction_error(X_search[fold]), np.float64))
+    return first, np.concatenate(errors)
 
 
 @dataclass
@@ -156,6 +214,7 @@ class Objective:
     space: Mapping[str, Any]
     latent_dim: int  # the code size unless the space varies it
     tracker: MLflowStudy | None = None  # a nested MLflow run per trial
+    folds: Sequence[np.ndarray] | None = None  # k-fold validation (`make_folds`)
 
     def __call__(self, trial: Any) -> float:
         import optuna
@@ -172,6 +231,7 @@ class Objective:
                 self.X_search,
                 optuna_report(trial),
                 [] if logger is None else [logger],
+                folds=self.folds,
             )
         except Exception:
             if self.tracker is not None and logger is not None:
@@ -185,6 +245,8 @@ class Objective:
                 self.tracker.end_trial(logger, "PRUNED")
             raise optuna.TrialPruned(f"pruned after epoch {fit.pruned_at}")
         trial.set_user_attr("best_loss", float(fit.estimator.best_loss_))
+        if fit.errors is not None:  # for the paired test of the final pick
+            trial.set_user_attr("val_errors", fit.errors.tolist())
         if self.tracker is not None and logger is not None:
             self.tracker.end_trial(logger, "COMPLETE", fit.value)
         return fit.value

@@ -207,8 +207,9 @@ def final_lines(summary: dict[str, Any], out: Path) -> str:
     """The lines printed at the end: the best trial, and the test comparison."""
     t, r = summary["test_mse"], summary["test_ratios"]
     lines = [
-        f"best trial {summary['best_trial']}: validation MSE "
-        f"{summary['best_value']:.6g}; saved to {out} (with {STUDY_FILE})",
+        f"picked trial {summary['best_trial']} ({pick_words(summary.get('pick', {}))})"
+        f": validation MSE {summary['best_value']:.6g}; saved to {out} "
+        f"(with {STUDY_FILE})",
     ]
     if t:
         n = summary["setup"]["n_test_rows"]
@@ -218,6 +219,26 @@ def final_lines(summary: dict[str, Any], out: Path) -> str:
                 lines.append(f"test MSE ({n} held-out rows), {names[k]}: {t[k]:.6g}")
         lines += [f"{k.replace('_', ' ')}: {v:.3f}" for k, v in r.items()]
     return "\n".join(lines)
+
+
+def pick_words(pick: dict[str, Any]) -> str:
+    """Why the saved trial is the answer, in a few words (see `pick_trial`)."""
+    what = pick.get("picked")
+    if what == "tuned":
+        if "mean_gain" not in pick:
+            return "tuned"
+        return (
+            f"tuned: beats the default trial {pick['default_trial']} by "
+            f"{pick['mean_gain']:.3g} +- {pick['standard_error']:.3g} per row"
+        )
+    if what == "default" and pick.get("best_trial") != pick.get("default_trial"):
+        return (
+            f"the default: best trial {pick['best_trial']} gains only "
+            f"{pick['mean_gain']:.3g} +- {pick['standard_error']:.3g} per row"
+        )
+    if what == "default":
+        return "the default, best on validation"
+    return "the best; no default trial"
 
 
 def check_budget_flags(trials: int | None, timeout: float | None) -> None:

@@ -1,0 +1,168 @@
+"""A search's answer on rows it never saw: k-fold values, the default unless beaten clearly."""
+
+import json
+
+import numpy as np
+import pytest
+
+optuna = pytest.importorskip("optuna")
+
+from aekit.search import run, save_result, tune  # noqa: E402
+from aekit.search.result import PICK_Z, pick_trial  # noqa: E402
+from aekit.search.trial import make_folds  # noqa: E402
+
+QUICK = {"max_epochs": 2, "device": "cpu"}
+ONE_POINT = {
+    "model": ["pca_anchored"],
+    "depth": 0,
+    "lr": 1e-3,
+    "batch_size": 64,
+    "activation": "relu",
+    "weight_decay": 0.0,
+    "options": {"pca_anchored": {"train_pca": True}},
+}
+
+
+@pytest.fixture(scope="module")
+def X():
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(160, 3))
+    return np.tanh(Z @ rng.normal(size=(3, 10))).astype(np.float32)
+
+
+def test_folds_partition_the_rows_and_follow_the_seed():
+    folds = make_folds(103, 5, 7)
+    rows = np.concatenate(folds)
+    assert sorted(rows.tolist()) == list(range(103))
+    assert {len(f) for f in folds} == {20, 21}
+    again = make_folds(103, 5, 7)
+    assert all(np.array_equal(a, b) for a, b in zip(folds, again, strict=True))
+    assert not np.array_equal(make_folds(103, 5, 8)[0], folds[0])
+    with pytest.raises(ValueError, match="k-fold needs"):
+        make_folds(3, 5, 0)
+
+
+def test_kfold_below_the_threshold_one_split_at_it():
+    assert run.folds_for("auto", run.KFOLD_BELOW - 1) == run.KFOLD_K
+    assert run.folds_for("auto", run.KFOLD_BELOW) == 1
+    assert run.folds_for(3, 10_000) == 3
+    with pytest.raises(ValueError, match="cv must be"):
+        run.folds_for(0, 100)
+    with pytest.raises(ValueError, match="use fewer folds"):
+        run.folds_for(60, 100)
+
+
+def test_every_trial_is_scored_on_the_same_folds(X):
+    # one point of the space, twice: same folds and seed give the same errors
+    r = tune(X, latent_dim=3, n_trials=2, space=ONE_POINT, fixed=QUICK, verbose=0)
+    v = r.setup["validation"]
+    assert v["scheme"] == "kfold" and v["k"] == run.KFOLD_K
+    assert sum(v["fold_rows"]) == r.setup["n_search_rows"]
+    a, b = (t.user_attrs["val_errors"] for t in r.study.trials)
+    assert len(a) == r.setup["n_search_rows"]  # every search row valued once
+    assert a == b
+    assert r.study.trials[0].value == pytest.approx(np.mean(a))
+
+
+def test_above_the_threshold_one_split(X, monkeypatch):
+    monkeypatch.setattr(run, "KFOLD_BELOW", 100)  # 128 search rows: above it
+    r = tune(X, latent_dim=3, n_trials=1, space=ONE_POINT, fixed=QUICK, verbose=0)
+    assert r.setup["validation"]["scheme"] == "split"
+    errors = r.study.trials[0].user_attrs["val_errors"]
+    assert len(errors) == round(r.setup["n_search_rows"] * 0.1)
+
+
+def study_with(default_errors, other_errors):
+    """A study of two completed trials with these per-row validation errors."""
+    study = optuna.create_study()
+    dist = {"lr": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True)}
+    for lr, errors, default in (
+        (1e-3, default_errors, True),
+        (1e-2, other_errors, False),
+    ):
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"lr": lr},
+                distributions=dist,
+                value=float(np.mean(errors)),
+                user_attrs={
+                    "params": {"lr": lr},
+                    "val_errors": list(map(float, errors)),
+                    "default": default,
+                },
+            )
+        )
+    return study
+
+
+def test_a_best_within_noise_of_the_default_is_not_picked():
+    rng = np.random.default_rng(0)
+    e = rng.gamma(2.0, 0.01, size=40)
+    noisy = e + rng.normal(0, 0.01, size=40)
+    noisy = noisy - (noisy.mean() - e.mean()) - 1e-4  # lower on average, by little
+    study = study_with(e, noisy)
+    chosen, pick = pick_trial(study, study.best_trial)
+    assert study.best_trial.number == 1
+    assert chosen.number == 0 and pick["picked"] == "default"
+    assert 0 < pick["mean_gain"] < PICK_Z * pick["standard_error"]
+
+
+def test_a_clearly_better_best_is_picked():
+    rng = np.random.default_rng(0)
+    e = rng.gamma(2.0, 0.01, size=40)
+    study = study_with(e, e * 0.5)
+    chosen, pick = pick_trial(study, study.best_trial)
+    assert chosen.number == 1 and pick["picked"] == "tuned"
+    assert pick["mean_gain"] > PICK_Z * pick["standard_error"]
+
+
+@pytest.fixture(scope="module")
+def rank6():
+    # rank-6 data: a code of 6 reconstructs it, the default code of 1 cannot
+    rng = np.random.default_rng(1)
+    Z = rng.normal(size=(160, 6))
+    return (Z @ rng.normal(size=(6, 12))).astype(np.float32)
+
+
+def test_the_right_code_size_is_picked_for_real(rank6, tmp_path):
+    r = tune(
+        rank6,
+        latent_dim=1,
+        n_trials=3,
+        space={**ONE_POINT, "latent_dim": [1, 6]},
+        fixed={"max_epochs": 5, "device": "cpu"},
+        compare_default=False,
+        verbose=0,
+    )
+    assert r.pick["picked"] == "tuned"
+    assert r.best_params["latent_dim"] == 6
+    save_result(r, tmp_path / "best")
+    s = json.loads((tmp_path / "best" / "study.json").read_text())
+    assert s["pick"]["picked"] == "tuned" and s["pick"]["default_trial"] == 0
+    assert s["pick"]["mean_gain"] > PICK_Z * s["pick"]["standard_error"]
+    assert s["setup"]["validation"]["scheme"] == "kfold"
+
+
+def test_only_worse_alternatives_keep_the_default(rank6):
+    r = tune(
+        rank6,
+        latent_dim=6,
+        n_trials=3,
+        space={**ONE_POINT, "latent_dim": [6, 1]},
+        fixed={"max_epochs": 5, "device": "cpu"},
+        compare_default=False,
+        verbose=0,
+    )
+    assert r.pick["picked"] == "default"
+    assert r.best_trial == 0 and r.best_params["latent_dim"] == 6
+
+
+def test_a_resumed_study_keeps_its_folds(X, tmp_path):
+    storage = f"sqlite:///{tmp_path}/s.db"
+    kw = dict(space=ONE_POINT, fixed=QUICK, storage=storage, refit=False, verbose=0)
+    tune(X, latent_dim=3, n_trials=1, **kw)
+    r = tune(X, latent_dim=3, n_trials=1, **kw)
+    first, second = r.study.trials
+    assert first.user_attrs["val_errors"] == second.user_attrs["val_errors"]
+    with pytest.raises(ValueError, match="another validation"):
+        tune(X, latent_dim=3, n_trials=1, cv=3, **kw)
