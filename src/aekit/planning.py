@@ -203,7 +203,7 @@ def _timed(
     )
     validation = part / len(monitor) * monitor_rows
     # a partial last batch costs its share of a step; one step when all rows fit
-    epoch = step * max(1.0, n_train / times.batch_rows) + validation + times.epoch_extra
+    epoch = step * max(1.0, n_train / times.batch_rows) + validation
     return {
         "precision": choice.precision,
         "precision_reason": choice.reason,

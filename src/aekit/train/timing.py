@@ -24,7 +24,6 @@ from ..allocator import tune_for_training
 from ..data.rows import ScaledRows
 from ..families.base import Family
 from .config import TrainConfig
-from .numerics import flush_subnormal_moments
 from .state import make_optimizer
 from .validation import autocast, evaluate_loss
 
@@ -37,9 +36,6 @@ class StepTimes:
     fastest: dict[str, float]  # precision -> the fastest timed step, in seconds
     steps: int  # timed steps per precision
     batch_rows: int  # rows per timed step
-    epoch_extra: (
-        float  # an epoch's end besides validation: moments flushed, best copied
-    )
     total: float  # seconds the measurement took, warm-up and copies included
 
 
@@ -100,30 +96,14 @@ def time_steps(
             done = len(timed[precisions[0]])
             if done >= steps and (spent >= min_seconds or done >= max_steps):
                 break
-        extra = _epoch_extra(net, optimizer)
         del net, optimizer
     return StepTimes(
         {p: statistics.median(v) for p, v in timed.items()},
         {p: min(v) for p, v in timed.items()},
         len(timed[precisions[0]]),
         n,
-        extra,
         time.perf_counter() - t_start,
     )
-
-
-def _epoch_extra(net: nn.Module, optimizer: torch.optim.Optimizer) -> float:
-    """Seconds of what closes an epoch besides validation: moments flushed, best kept."""
-    best = {k: v.detach().clone() for k, v in net.state_dict().items()}
-    seconds = math.inf
-    for _ in range(2):
-        t = time.perf_counter()
-        flush_subnormal_moments(optimizer)
-        with torch.no_grad():
-            for k, v in net.state_dict().items():
-                best[k].copy_(v)
-        seconds = min(seconds, time.perf_counter() - t)
-    return seconds
 
 
 def _one_step(
