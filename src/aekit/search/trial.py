@@ -118,12 +118,14 @@ def fit_trial(
     X_search: np.ndarray,
     report: Report,
     callbacks: Sequence[Callback] = (),
+    fit_kwargs: Mapping[str, Any] | None = None,
 ) -> TrialFit:
     """Fit one trial's AutoEncoder on the search rows and value it, for any backend.
 
     The fit skips the fit-time evaluation; `report` hears every epoch's
     validation reconstruction loss and may stop the fit (a pruned trial: no
-    value). A completed trial's value is `validation_mse`.
+    value). A completed trial's value is `validation_mse`. `fit_kwargs` go to
+    `AutoEncoder.fit` as they are (a backend's ``checkpoint_dir``, ``resume_from``).
     """
     from ..estimator import AutoEncoder
 
@@ -133,7 +135,7 @@ def fit_trial(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeadUnitWarning)
         est = AutoEncoder(**params).fit(
-            X_search, evaluate=False, callbacks=[cb, *callbacks]
+            X_search, evaluate=False, callbacks=[cb, *callbacks], **(fit_kwargs or {})
         )
     seconds = time.perf_counter() - t
     curve = [v for v in map(epoch_value, est.history_) if v is not None]
