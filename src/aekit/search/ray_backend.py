@@ -82,15 +82,25 @@ class DefineByRun:
         sample_params(trial, self.space, self.latent_dim)
 
 
-def _trainable(config: dict[str, Any], *, X_search: Any, base: Mapping[str, Any],
-               space: Mapping[str, Any], latent_dim: int, cpus: float) -> None:
+def _trainable(
+    config: dict[str, Any],
+    *,
+    X_search: Any,
+    base: Mapping[str, Any],
+    space: Mapping[str, Any],
+    latent_dim: int,
+    cpus: float,
+) -> None:
     """One Ray trial: `fit_trial` with aekit checkpoints handed to Ray each epoch."""
     import optuna
     import torch
     from ray import tune
 
     torch.set_num_threads(max(1, int(cpus)))
-    params = {**base, **sample_params(optuna.trial.FixedTrial(config), space, latent_dim)}
+    params = {
+        **base,
+        **sample_params(optuna.trial.FixedTrial(config), space, latent_dim),
+    }
     ckpt_dir = Path(tempfile.mkdtemp(prefix="aekit-trial-"))
     (ckpt_dir / "pid").write_text(str(os.getpid()))
     restored = tune.get_checkpoint()
@@ -107,17 +117,40 @@ def _trainable(config: dict[str, Any], *, X_search: Any, base: Mapping[str, Any]
         return False  # ASHA ends a trial it stops at its report
 
     (ckpt_dir / "out" / "aekit").mkdir(parents=True)
-    fit = fit_trial(params, X_search, report, fit_kwargs={
-        "checkpoint_dir": ckpt_dir / "out" / "aekit", "keep_last": 1,
-        "resume_from": resume})
-    tune.report({METRIC: fit.value, "epoch": fit.epochs + 1, "final": True,
-                 "seconds": fit.seconds, "params": jsonable(params),
-                 "curve": fit.curve, "best_loss": float(fit.estimator.best_loss_)})
+    fit = fit_trial(
+        params,
+        X_search,
+        report,
+        fit_kwargs={
+            "checkpoint_dir": ckpt_dir / "out" / "aekit",
+            "keep_last": 1,
+            "resume_from": resume,
+        },
+    )
+    tune.report(
+        {
+            METRIC: fit.value,
+            "epoch": fit.epochs + 1,
+            "final": True,
+            "seconds": fit.seconds,
+            "params": jsonable(params),
+            "curve": fit.curve,
+            "best_loss": float(fit.estimator.best_loss_),
+        }
+    )
 
 
-def run_ray(plan: Any, latent_dim: int, n_trials: int | None, timeout: float | None,
-            out: str | os.PathLike[str] | None, trial_resources: Any, address: str | None,
-            max_failures: int = 3, say: Callable[[str], None] = print) -> Any:
+def run_ray(
+    plan: Any,
+    latent_dim: int,
+    n_trials: int | None,
+    timeout: float | None,
+    out: str | os.PathLike[str] | None,
+    trial_resources: Any,
+    address: str | None,
+    max_failures: int = 3,
+    say: Callable[[str], None] = print,
+) -> Any:
     """Run the search's trials on Ray; an in-memory Optuna study of what they gave."""
     ray = import_ray()
     import optuna
@@ -128,8 +161,12 @@ def run_ray(plan: Any, latent_dim: int, n_trials: int | None, timeout: float | N
     resources = parse_resources(trial_resources)
     if not ray.is_initialized():
         if address is None:
-            ray.init(num_cpus=os.cpu_count(), include_dashboard=False,
-                     log_to_driver=False, logging_level="ERROR")
+            ray.init(
+                num_cpus=os.cpu_count(),
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level="ERROR",
+            )
         else:
             ray.init(address=address, log_to_driver=False, logging_level="ERROR")
     space, seed = plan.space, plan.setup["random_state"]
@@ -137,18 +174,28 @@ def run_ray(plan: Any, latent_dim: int, n_trials: int | None, timeout: float | N
     define = DefineByRun(dict(space), latent_dim)
     start = default_point(space, latent_dim)
     searcher = OptunaSearch(
-        space=define, metric=METRIC, mode="min",
+        space=define,
+        metric=METRIC,
+        mode="min",
         sampler=optuna.samplers.TPESampler(seed=seed),
         points_to_evaluate=None if start is None else [start],
     )
     # the value comes one step after the last epoch: ASHA must not end a trial there
     max_t = int(plan.base.get("max_epochs", 200)) + 1
     trainable = tune.with_resources(
-        tune.with_parameters(_trainable, X_search=plan.X_search, base=dict(plan.base),
-                             space=space, latent_dim=latent_dim, cpus=resources["cpu"]),
+        tune.with_parameters(
+            _trainable,
+            X_search=plan.X_search,
+            base=dict(plan.base),
+            space=space,
+            latent_dim=latent_dim,
+            cpus=resources["cpu"],
+        ),
         {"cpu": resources["cpu"], "gpu": resources["gpu"]},
     )
-    root = Path(out if out is not None else tempfile.mkdtemp(prefix="aekit-ray-")).resolve()
+    root = Path(
+        out if out is not None else tempfile.mkdtemp(prefix="aekit-ray-")
+    ).resolve()
     path = root / "ray" / "aekit"
     if tune.Tuner.can_restore(str(path)):
         say(f"resuming the Ray experiment in {path}")
@@ -157,14 +204,19 @@ def run_ray(plan: Any, latent_dim: int, n_trials: int | None, timeout: float | N
         tuner = tune.Tuner(
             trainable,
             tune_config=tune.TuneConfig(
-                search_alg=searcher, metric=METRIC, mode="min",
-                scheduler=ASHAScheduler(time_attr="epoch", max_t=max_t,
-                                        grace_period=1, reduction_factor=3),
+                search_alg=searcher,
+                metric=METRIC,
+                mode="min",
+                scheduler=ASHAScheduler(
+                    time_attr="epoch", max_t=max_t, grace_period=1, reduction_factor=3
+                ),
                 num_samples=n_trials if n_trials is not None else -1,
                 time_budget_s=timeout,
             ),
             run_config=tune.RunConfig(
-                name="aekit", storage_path=str(root / "ray"), verbose=0,
+                name="aekit",
+                storage_path=str(root / "ray"),
+                verbose=0,
                 failure_config=tune.FailureConfig(max_failures=max_failures),
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             ),
@@ -177,27 +229,47 @@ def _as_study(optuna: Any, grid: Any, seed: int, say: Callable[[str], None]) -> 
     """The Ray results as an in-memory Optuna study: completed trials with their value."""
     from optuna.distributions import FloatDistribution
 
-    study = optuna.create_study(direction="minimize",
-                                sampler=optuna.samplers.TPESampler(seed=seed))
+    study = optuna.create_study(
+        direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed)
+    )
     for i, r in enumerate(grid):
         m = r.metrics or {}
         final = bool(m.get("final")) and m.get(METRIC) is not None and r.error is None
-        attrs = {k: m[k] for k in ("params", "seconds", "epoch", "curve", "best_loss")
-                 if k in m}
+        attrs = {
+            k: m[k]
+            for k in ("params", "seconds", "epoch", "curve", "best_loss")
+            if k in m
+        }
         if "epoch" in attrs:
             attrs["epochs"] = attrs.pop("epoch") - (1 if final else 0)
-        state = optuna.trial.TrialState.COMPLETE if final else (
-            optuna.trial.TrialState.FAIL if r.error is not None
-            else optuna.trial.TrialState.PRUNED)
-        config = {k: v for k, v in (r.config or {}).items()
-                  if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        study.add_trial(optuna.trial.create_trial(
-            state=state, value=float(m[METRIC]) if final else None,
-            params=config,
-            distributions={k: FloatDistribution(min(v, 0.0) - 1, max(v, 0.0) + 1)
-                           for k, v in config.items()},
-            user_attrs=attrs,
-        ))
-        say(f"ray trial {i}: {state.name.lower()}"
-            + (f", validation MSE {m[METRIC]:.5g}" if final else ""))
+        state = (
+            optuna.trial.TrialState.COMPLETE
+            if final
+            else (
+                optuna.trial.TrialState.FAIL
+                if r.error is not None
+                else optuna.trial.TrialState.PRUNED
+            )
+        )
+        config = {
+            k: v
+            for k, v in (r.config or {}).items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
+        study.add_trial(
+            optuna.trial.create_trial(
+                state=state,
+                value=float(m[METRIC]) if final else None,
+                params=config,
+                distributions={
+                    k: FloatDistribution(min(v, 0.0) - 1, max(v, 0.0) + 1)
+                    for k, v in config.items()
+                },
+                user_attrs=attrs,
+            )
+        )
+        say(
+            f"ray trial {i}: {state.name.lower()}"
+            + (f", validation MSE {m[METRIC]:.5g}" if final else "")
+        )
     return study

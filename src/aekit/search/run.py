@@ -116,8 +116,16 @@ def tune(
         from .ray_backend import run_ray
 
         with warnings_only(optuna):
-            study = run_ray(plan, latent_dim, n_trials, timeout, storage,
-                            trial_resources, address, say=say)
+            study = run_ray(
+                plan,
+                latent_dim,
+                n_trials,
+                timeout,
+                storage,
+                trial_resources,
+                address,
+                say=say,
+            )
             study.set_user_attr("setup", plan.setup)
             return _refit_and_test(study, plan, refit, compare_default, t0)
     with warnings_only(optuna), damage_named(storage):
