@@ -82,3 +82,60 @@ def test_a_ray_search_completes_and_its_best_model_encodes(tmp_path):
     r.best_estimator.transform(X[:3])
     aekit.search.save_result(r, tmp_path / "model")
     assert aekit.load(tmp_path / "model").transform(X[:3]).shape == (3, 2)
+
+
+@pytest.mark.slow
+def test_a_killed_trial_resumes_from_its_checkpoint(tmp_path):
+    pytest.importorskip("ray.tune")
+    import os
+    import signal
+    import threading
+    import time
+
+    import ray
+    from ray import tune as ray_tune
+
+    import aekit
+
+    X = np.random.default_rng(0).random((400, 10)).astype("float32")
+    exp = tmp_path / "exp"
+    killed: list[int] = []
+
+    def kill_one() -> None:  # the first trial seen past its first checkpoint
+        end = time.time() + 120
+        while not killed and time.time() < end:
+            for pid_file in exp.glob("ray/aekit/*/pid"):
+                if any(pid_file.parent.glob("checkpoint_*")):
+                    killed.append(int(pid_file.read_text()))
+                    os.kill(killed[0], signal.SIGKILL)
+                    return
+            time.sleep(0.02)
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        th = threading.Thread(target=kill_one)
+        th.start()
+        r = aekit.tune(
+            X,
+            latent_dim=2,
+            n_trials=4,
+            fixed={"max_epochs": 30, "patience": 100},
+            backend="ray",
+            storage=str(exp),
+            verbose=0,
+        )
+        th.join()
+    finally:
+        ray.shutdown()
+    assert killed, "no trial was killed"
+    assert len(r.study.trials) == 4
+    assert all(t.state.name in ("COMPLETE", "PRUNED") for t in r.study.trials)
+    grid = ray_tune.ExperimentAnalysis(str(exp / "ray" / "aekit"))
+    resumed = 0
+    for df in grid.trial_dataframes.values():
+        epochs = [e for e in df["epoch"].tolist()]
+        assert epochs == sorted(set(epochs)), epochs  # no epoch run twice from 1
+    for trial in grid.trials:
+        resumed += trial.run_metadata.num_failures
+    assert resumed >= 1
+    r.best_estimator.transform(X[:3])

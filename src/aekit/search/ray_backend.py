@@ -102,7 +102,8 @@ def _trainable(
         **sample_params(optuna.trial.FixedTrial(config), space, latent_dim),
     }
     ckpt_dir = Path(tempfile.mkdtemp(prefix="aekit-trial-"))
-    (ckpt_dir / "pid").write_text(str(os.getpid()))
+    # the worker this attempt runs in, for whoever must find it (a test kills it)
+    Path(tune.get_context().get_trial_dir(), "pid").write_text(str(os.getpid()))
     restored = tune.get_checkpoint()
     resume = None
     if restored is not None:
