@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,9 +111,16 @@ def _trainable(
         resume = restored.to_directory(str(ckpt_dir / "from"))
         resume = str(Path(resume) / "aekit")
 
+    t0 = time.perf_counter()
+
     def report(epoch: int, value: float) -> bool:
         tune.report(
-            {METRIC: value, "epoch": epoch, "params": jsonable(params)},
+            {
+                METRIC: value,
+                "epoch": epoch,
+                "params": jsonable(params),
+                "seconds": time.perf_counter() - t0,
+            },
             checkpoint=tune.Checkpoint.from_directory(str(ckpt_dir / "out")),
         )
         return False  # ASHA ends a trial it stops at its report
