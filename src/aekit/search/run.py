@@ -71,6 +71,9 @@ def tune(
     verbose: int = 1,
     progress: Callable[[str], None] | None = None,
     tracker: MLflowStudy | None = None,
+    backend: str = "optuna",
+    trial_resources: Any = None,
+    address: str | None = None,
 ) -> TuneResult:
     """Search AutoEncoder hyperparameters on the rows of X; refit and test the best.
 
@@ -107,6 +110,13 @@ def tune(
         Log the search to MLflow: a parent run, a nested run per trial (pruned
         ones marked), the best trial and test scores at the end; its
         ``log_artifacts`` adds the saved files. See docs/tracking.md.
+    backend : {"optuna", "ray"}, default="optuna"
+        "ray": trials run on Ray Tune (`aekit.search.ray_backend`); `storage`
+        is then the folder of the Ray experiment, restored when rerun.
+    trial_resources, address : str or mapping, str, optional
+        Ray only: each trial's share (``"cpu=2,gpu=0.5"``, default 1 CPU);
+        a cluster to join (``"auto"``, ``"ray://host:10001"``; default a
+        local Ray on this machine's CPUs).
 
     Examples
     --------
@@ -118,8 +128,26 @@ def tune(
     optuna = import_optuna()
     t0 = time.perf_counter()
     check_budget(n_trials, timeout)
+    if backend not in ("optuna", "ray"):
+        raise ValueError(f"unknown backend {backend!r}; choose from ['optuna', 'ray']")
     plan = _plan(X, latent_dim, space, fixed, random_state, test_fraction, pruner, cv)
     say = progress_lines(verbose, progress)
+    if backend == "ray":
+        from .ray_backend import run_ray
+
+        with warnings_only(optuna):
+            study = run_ray(
+                plan,
+                latent_dim,
+                n_trials,
+                timeout,
+                storage,
+                trial_resources,
+                address,
+                say=say,
+            )
+            study.set_user_attr("setup", plan.setup)
+            return _refit_and_test(study, plan, refit, compare_default, t0)
     with warnings_only(optuna), damage_named(storage):
         study = open_study(optuna, storage, study_name, pruner, plan.setup, say)
         start_from_default(study, plan.space, latent_dim)

@@ -146,6 +146,7 @@ def fit_trial(
     callbacks: Sequence[Callback] = (),
     *,
     folds: Sequence[np.ndarray] | None = None,
+    fit_kwargs: Mapping[str, Any] | None = None,
 ) -> TrialFit:
     """Fit one trial's AutoEncoder on the search rows and value it, for any backend.
 
@@ -155,11 +156,14 @@ def fit_trial(
     (`make_folds`), the mean error over every fold's rows, each fold scored by
     a model fitted on the other folds, `report` hearing the first fold's fit.
     ``estimator``, ``epochs`` and ``curve`` are then the first fold's.
+    `fit_kwargs` go to `AutoEncoder.fit` as they are (a backend's
+    ``checkpoint_dir``, ``resume_from``) on one split; a k-fold trial takes
+    none, so a backend retries it from its start.
     """
     cb = ReportingCallback(report)
     t = time.perf_counter()
     if folds is None:
-        est = _fit(params, X_search, [cb, *callbacks])
+        est = _fit(params, X_search, [cb, *callbacks], fit_kwargs)
         errors = None if cb.pruned else validation_errors(est, X_search)
     else:
         est, errors = _fit_folds(params, X_search, folds, cb, callbacks)
@@ -169,13 +173,20 @@ def fit_trial(
     return TrialFit(est, seconds, est.n_epochs_, curve, cb.pruned_at, value, errors)
 
 
-def _fit(params: Mapping[str, Any], X: np.ndarray, callbacks: list[Callback]) -> Any:
+def _fit(
+    params: Mapping[str, Any],
+    X: np.ndarray,
+    callbacks: list[Callback],
+    fit_kwargs: Mapping[str, Any] | None = None,
+) -> Any:
     from ..estimator import AutoEncoder
 
     # a trial's dead units are the search's business
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeadUnitWarning)
-        return AutoEncoder(**params).fit(X, evaluate=False, callbacks=callbacks)
+        return AutoEncoder(**params).fit(
+            X, evaluate=False, callbacks=callbacks, **(fit_kwargs or {})
+        )
 
 
 def _fit_folds(

@@ -103,6 +103,29 @@ def _add_search_options(g: ArgumentAdder) -> None:
         "(default: 0.2)",
     )
     _add_trial_options(g)
+    _add_ray_options(g)
+
+
+def _add_ray_options(g: ArgumentAdder) -> None:
+    g.add_argument(
+        "--backend",
+        choices=["optuna", "ray"],
+        default="optuna",
+        help="who runs the trials: optuna here, or ray on a Ray cluster "
+        "(pip install aekit[ray]; --storage is then the Ray experiment folder, "
+        "default OUT.ray, restored when rerun)",
+    )
+    g.add_argument(
+        "--trial-resources",
+        metavar="SPEC",
+        help="ray: each trial's share, e.g. cpu=2,gpu=0.5 (default cpu=1)",
+    )
+    g.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="ray: the cluster to join, auto or ray://host:10001 "
+        "(default: a local Ray on this machine's CPUs)",
+    )
 
 
 def _add_trial_options(g: ArgumentAdder) -> None:
@@ -133,11 +156,21 @@ def run(args: argparse.Namespace) -> int:
         import optuna  # noqa: F401  (the install message before any work)
     except ImportError:
         raise CommandError("aekit tune needs Optuna: pip install aekit[tune]") from None
+    if args.backend == "ray":
+        try:
+            import ray.tune  # noqa: F401
+        except ImportError:
+            raise CommandError(
+                "the Ray backend needs Ray Tune: pip install aekit[ray]"
+            ) from None
     from ...search import save_result, tune
     from ...search.space import read_space
 
     check_budget_flags(args.trials, args.timeout)
     out = check_model_dir(Path(args.output))
+    storage = args.storage
+    if args.backend == "ray" and storage is None:
+        storage = str(out.with_name(out.name + ".ray"))
     tracker = make_study_tracker(args, run_name=args.study_name or out.name)
     space = read_space(args.space) if args.space else None
     features = read_features(
@@ -157,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
         latent_dim=args.latent_dim,
         n_trials=args.trials,
         timeout=args.timeout,
-        storage=args.storage,
+        storage=storage,
         study_name=args.study_name,
         space=space,
         random_state=args.random_state,
@@ -168,6 +201,9 @@ def run(args: argparse.Namespace) -> int:
         verbose=DEFAULT_VERBOSE,
         progress=lambda line: print(line, flush=True),
         tracker=tracker,
+        backend=args.backend,
+        trial_resources=args.trial_resources,
+        address=args.address,
     )
     summary = result.summary()
     save_result(result, out, _study_files(result.best_estimator, summary, args.data))

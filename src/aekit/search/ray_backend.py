@@ -1,0 +1,291 @@
+"""`aekit.tune(..., backend="ray")`: the search's trials as Ray Tune trials.
+
+Optuna stays the searcher (Ray's ``OptunaSearch``, the same define-by-run
+space and TPE sampler, the default configuration first); ASHA schedules,
+fed every epoch through `fit_trial`'s ``report``; each trial asks for its
+share of the cluster (``tune.with_resources``) and sets torch's threads from
+its CPUs. Every epoch the trial's aekit checkpoint folder goes to Ray
+(``Checkpoint.from_directory``): a trial whose worker dies is retried from it
+(``FailureConfig``), and a driver killed and rerun restores the experiment
+under ``OUT/ray`` (``Tuner.restore``). At the end the Ray trials become an
+in-memory Optuna study, so the refit, the test and the files are the Optuna
+backend's.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .result import jsonable
+from .space import default_point, sample_params
+from .trial import fit_trial
+
+METRIC = "val_mse"
+
+
+def import_ray() -> Any:
+    """The ``ray`` module with Tune; ImportError naming the extra when missing."""
+    try:
+        import ray
+        import ray.tune  # noqa: F401
+    except ImportError:
+        raise ImportError(
+            "the Ray backend needs Ray Tune: pip install aekit[ray]"
+        ) from None
+    return ray
+
+
+def parse_resources(text: str | Mapping[str, float] | None) -> dict[str, float]:
+    """``"cpu=2,gpu=0.5"`` (or a mapping) as Ray's per-trial resources; default 1 CPU."""
+    if text is None:
+        return {"cpu": 1.0, "gpu": 0.0}
+    if isinstance(text, Mapping):
+        items = dict(text)
+    else:
+        items = {}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            key, sep, val = part.partition("=")
+            try:
+                items[key.strip()] = float(val)
+            except ValueError:
+                sep = ""
+            if not sep:
+                raise ValueError(
+                    f"trial resources: {part!r} is not NAME=NUMBER; "
+                    f"write e.g. cpu=2,gpu=0.5"
+                ) from None
+    bad = sorted(k for k in items if k not in ("cpu", "gpu"))
+    if bad or any(v < 0 for v in items.values()) or items.get("cpu", 1) <= 0:
+        raise ValueError(
+            f"trial resources must be cpu > 0 and gpu >= 0, got {items!r}; "
+            f"write e.g. cpu=2,gpu=0.5"
+        )
+    return {"cpu": float(items.get("cpu", 1.0)), "gpu": float(items.get("gpu", 0.0))}
+
+
+@dataclass
+class DefineByRun:
+    """The search space as Ray's ``OptunaSearch`` asks for it: draw on the Optuna trial.
+
+    A class, not a closure, so that Ray can pickle the searcher with it.
+    """
+
+    space: dict[str, Any]
+    latent_dim: int
+
+    def __call__(self, trial: Any) -> None:
+        sample_params(trial, self.space, self.latent_dim)
+
+
+def _trainable(
+    config: dict[str, Any],
+    *,
+    X_search: Any,
+    base: Mapping[str, Any],
+    space: Mapping[str, Any],
+    latent_dim: int,
+    cpus: float,
+    folds: Any = None,
+) -> None:
+    """One Ray trial: `fit_trial` with aekit checkpoints handed to Ray each epoch.
+
+    With `folds` (a small table's k-fold values, as on the Optuna backend) the
+    trial is valued as there; a retried k-fold trial starts again.
+    """
+    import optuna
+    import torch
+    from ray import tune
+
+    torch.set_num_threads(max(1, int(cpus)))
+    params = {
+        **base,
+        **sample_params(optuna.trial.FixedTrial(config), space, latent_dim),
+    }
+    ckpt_dir = Path(tempfile.mkdtemp(prefix="aekit-trial-"))
+    # the worker this attempt runs in, for whoever must find it (a test kills it)
+    Path(tune.get_context().get_trial_dir(), "pid").write_text(str(os.getpid()))
+    restored = tune.get_checkpoint()
+    resume = None
+    if restored is not None:
+        resume = restored.to_directory(str(ckpt_dir / "from"))
+        resume = str(Path(resume) / "aekit")
+
+    t0 = time.perf_counter()
+
+    def report(epoch: int, value: float) -> bool:
+        tune.report(
+            {
+                METRIC: value,
+                "epoch": epoch,
+                "params": jsonable(params),
+                "seconds": time.perf_counter() - t0,
+            },
+            checkpoint=tune.Checkpoint.from_directory(str(ckpt_dir / "out")),
+        )
+        return False  # ASHA ends a trial it stops at its report
+
+    (ckpt_dir / "out" / "aekit").mkdir(parents=True)
+    fit = fit_trial(
+        params,
+        X_search,
+        report,
+        folds=folds,
+        fit_kwargs={
+            "checkpoint_dir": ckpt_dir / "out" / "aekit",
+            "keep_last": 1,
+            "resume_from": resume,
+        },
+    )
+    tune.report(
+        {
+            METRIC: fit.value,
+            "epoch": fit.epochs + 1,
+            "final": True,
+            "seconds": fit.seconds,
+            "params": jsonable(params),
+            "curve": fit.curve,
+            "best_loss": float(fit.estimator.best_loss_),
+        }
+    )
+
+
+def run_ray(
+    plan: Any,
+    latent_dim: int,
+    n_trials: int | None,
+    timeout: float | None,
+    out: str | os.PathLike[str] | None,
+    trial_resources: Any,
+    address: str | None,
+    max_failures: int = 3,
+    say: Callable[[str], None] = print,
+) -> Any:
+    """Run the search's trials on Ray; an in-memory Optuna study of what they gave."""
+    ray = import_ray()
+    import optuna
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+    from ray.tune.search.optuna import OptunaSearch
+
+    resources = parse_resources(trial_resources)
+    if not ray.is_initialized():
+        if address is None:
+            ray.init(
+                num_cpus=os.cpu_count(),
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level="ERROR",
+            )
+        else:
+            ray.init(address=address, log_to_driver=False, logging_level="ERROR")
+    space, seed = plan.space, plan.setup["random_state"]
+
+    define = DefineByRun(dict(space), latent_dim)
+    start = default_point(space, latent_dim)
+    searcher = OptunaSearch(
+        space=define,
+        metric=METRIC,
+        mode="min",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        points_to_evaluate=None if start is None else [start],
+    )
+    # the value comes one step after the last epoch: ASHA must not end a trial there
+    max_t = int(plan.base.get("max_epochs", 200)) + 1
+    trainable = tune.with_resources(
+        tune.with_parameters(
+            _trainable,
+            X_search=plan.X_search,
+            base=dict(plan.base),
+            space=space,
+            latent_dim=latent_dim,
+            cpus=resources["cpu"],
+            folds=plan.folds,
+        ),
+        {"cpu": resources["cpu"], "gpu": resources["gpu"]},
+    )
+    root = Path(
+        out if out is not None else tempfile.mkdtemp(prefix="aekit-ray-")
+    ).resolve()
+    path = root / "ray" / "aekit"
+    if tune.Tuner.can_restore(str(path)):
+        say(f"resuming the Ray experiment in {path}")
+        tuner = tune.Tuner.restore(str(path), trainable, resume_errored=True)
+    else:
+        tuner = tune.Tuner(
+            trainable,
+            tune_config=tune.TuneConfig(
+                search_alg=searcher,
+                metric=METRIC,
+                mode="min",
+                scheduler=ASHAScheduler(
+                    time_attr="epoch", max_t=max_t, grace_period=1, reduction_factor=3
+                ),
+                num_samples=n_trials if n_trials is not None else -1,
+                time_budget_s=timeout,
+            ),
+            run_config=tune.RunConfig(
+                name="aekit",
+                storage_path=str(root / "ray"),
+                verbose=0,
+                failure_config=tune.FailureConfig(max_failures=max_failures),
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            ),
+        )
+    grid = tuner.fit()
+    return _as_study(optuna, grid, seed, say)
+
+
+def _as_study(optuna: Any, grid: Any, seed: int, say: Callable[[str], None]) -> Any:
+    """The Ray results as an in-memory Optuna study: completed trials with their value."""
+    from optuna.distributions import FloatDistribution
+
+    study = optuna.create_study(
+        direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed)
+    )
+    for i, r in enumerate(grid):
+        m = r.metrics or {}
+        final = bool(m.get("final")) and m.get(METRIC) is not None and r.error is None
+        attrs = {
+            k: m[k]
+            for k in ("params", "seconds", "epoch", "curve", "best_loss")
+            if k in m
+        }
+        if "epoch" in attrs:
+            attrs["epochs"] = attrs.pop("epoch") - (1 if final else 0)
+        state = (
+            optuna.trial.TrialState.COMPLETE
+            if final
+            else (
+                optuna.trial.TrialState.FAIL
+                if r.error is not None
+                else optuna.trial.TrialState.PRUNED
+            )
+        )
+        config = {
+            k: v
+            for k, v in (r.config or {}).items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
+        study.add_trial(
+            optuna.trial.create_trial(
+                state=state,
+                value=float(m[METRIC]) if final else None,
+                params=config,
+                distributions={
+                    k: FloatDistribution(min(v, 0.0) - 1, max(v, 0.0) + 1)
+                    for k, v in config.items()
+                },
+                user_attrs=attrs,
+            )
+        )
+        say(
+            f"ray trial {i}: {state.name.lower()}"
+            + (f", validation MSE {m[METRIC]:.5g}" if final else "")
+        )
+    return study

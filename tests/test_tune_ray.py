@@ -1,0 +1,141 @@
+"""The Ray Tune backend of `aekit tune`: its install message, and a real search on Ray."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+NO_RAY = "import sys; sys.modules['ray'] = None; sys.path.insert(0, {src!r}); "
+
+
+def _run(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", NO_RAY.format(src=SRC) + code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_python_without_ray_names_the_extra():
+    p = _run(
+        "import numpy as np\n"
+        "from aekit.search.ray_backend import import_ray\n"
+        "try:\n    import_ray()\nexcept ImportError as e:\n    print(e)\n"
+    )
+    assert p.stdout.strip() == "the Ray backend needs Ray Tune: pip install aekit[ray]"
+
+
+def test_cli_without_ray_exits_2_with_the_message(tmp_path):
+    data = tmp_path / "x.csv"
+    np.savetxt(data, np.random.default_rng(0).random((30, 4)), delimiter=",")
+    p = _run(
+        "from aekit.__main__ import entry\n"
+        f"sys.argv = ['aekit', 'tune', {str(data)!r}, '--latent-dim', '2', "
+        f"'-o', {str(tmp_path / 'out')!r}, '--backend', 'ray']\n"
+        "sys.exit(entry())\n"
+    )
+    assert p.returncode == 2, p.stderr
+    assert "pip install aekit[ray]" in p.stderr
+    assert "Traceback" not in p.stderr
+    assert not (tmp_path / "out" / "model.safetensors").exists()
+
+
+def test_trial_resources_are_parsed_and_refused_clearly():
+    from aekit.search.ray_backend import parse_resources
+
+    assert parse_resources("cpu=2,gpu=0.5") == {"cpu": 2.0, "gpu": 0.5}
+    assert parse_resources(None) == {"cpu": 1.0, "gpu": 0.0}
+    for bad in ("cpu=two", "tpu=1", "cpu=0", "cpu"):
+        with pytest.raises(ValueError, match="cpu=2,gpu=0.5"):
+            parse_resources(bad)
+
+
+@pytest.mark.slow
+def test_a_ray_search_completes_and_its_best_model_encodes(tmp_path):
+    pytest.importorskip("ray.tune")
+    import ray
+
+    import aekit
+
+    X = np.random.default_rng(0).random((200, 10)).astype("float32")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        r = aekit.tune(
+            X,
+            latent_dim=2,
+            n_trials=4,
+            fixed={"max_epochs": 4},
+            backend="ray",
+            storage=str(tmp_path / "exp"),
+            verbose=0,
+        )
+    finally:
+        ray.shutdown()
+    assert len(r.study.trials) == 4
+    r.best_estimator.transform(X[:3])
+    aekit.search.save_result(r, tmp_path / "model")
+    assert aekit.load(tmp_path / "model").transform(X[:3]).shape == (3, 2)
+
+
+@pytest.mark.slow
+def test_a_killed_trial_resumes_from_its_checkpoint(tmp_path):
+    pytest.importorskip("ray.tune")
+    import os
+    import signal
+    import threading
+    import time
+
+    import ray
+    from ray import tune as ray_tune
+
+    import aekit
+
+    X = np.random.default_rng(0).random((400, 10)).astype("float32")
+    exp = tmp_path / "exp"
+    killed: list[int] = []
+
+    def kill_one() -> None:  # the first trial seen past its first checkpoint
+        end = time.time() + 120
+        while not killed and time.time() < end:
+            for pid_file in exp.glob("ray/aekit/*/pid"):
+                if any(pid_file.parent.glob("checkpoint_*")):
+                    killed.append(int(pid_file.read_text()))
+                    os.kill(killed[0], signal.SIGKILL)
+                    return
+            time.sleep(0.02)
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        th = threading.Thread(target=kill_one)
+        th.start()
+        r = aekit.tune(
+            X,
+            latent_dim=2,
+            n_trials=4,
+            fixed={"max_epochs": 30, "patience": 100},
+            backend="ray",
+            storage=str(exp),
+            verbose=0,
+        )
+        th.join()
+    finally:
+        ray.shutdown()
+    assert killed, "no trial was killed"
+    assert len(r.study.trials) == 4
+    assert all(t.state.name in ("COMPLETE", "PRUNED") for t in r.study.trials)
+    grid = ray_tune.ExperimentAnalysis(str(exp / "ray" / "aekit"))
+    resumed = 0
+    for df in grid.trial_dataframes.values():
+        epochs = [e for e in df["epoch"].tolist()]
+        assert epochs == sorted(set(epochs)), epochs  # no epoch run twice from 1
+    for trial in grid.trials:
+        resumed += trial.run_metadata.num_failures
+    assert resumed >= 1
+    r.best_estimator.transform(X[:3])
