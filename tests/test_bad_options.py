@@ -52,7 +52,7 @@ def test_every_numeric_option_has_a_declared_range():
     # a new option without a range would slip past the one check
     import dataclasses
 
-    from aekit.families.base import option_specs
+    from aekit.families.options import option_specs
 
     seen = 0
     for name in BUILT_IN:  # a test may have registered a family of its own

@@ -32,7 +32,8 @@ import torch
 from torch import nn
 
 from ..layers import DenseStack
-from .base import Parts, number, option, reconstruction_loss
+from .base import Parts, reconstruction_loss
+from .options import number, option
 from .penalized import PenalizedConfig, PenalizedFamily, hidden_inputs
 from .registry import register_family
 

@@ -27,14 +27,8 @@ from torch import nn
 
 from ..kernels import Dense
 from ..layers import RELU_LIKE, check_hidden_activation, get_activation
-from .base import (
-    Family,
-    Option,
-    check_declared,
-    check_undercomplete,
-    check_widths,
-    option,
-)
+from .base import Family, check_undercomplete, check_widths
+from .options import Option, check_declared, option
 from .registry import register_family
 
 DEFAULT_CHANNELS = (16, 32)

@@ -25,7 +25,8 @@ from typing import Any
 
 import torch
 
-from .base import Parts, choice, number, option, reconstruction_loss
+from .base import Parts, reconstruction_loss
+from .options import choice, number, option
 from .penalized import PenalizedConfig, PenalizedFamily
 from .registry import register_family
 

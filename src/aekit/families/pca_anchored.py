@@ -34,7 +34,8 @@ from torch import nn
 
 from ..kernels import Dense
 from ..layers import DenseStack, n_parameters, stack_overrides
-from .base import BOOLEAN, Family, check_common, check_declared, choice, option
+from .base import Family, check_common
+from .options import BOOLEAN, check_declared, choice, option
 from .registry import register_family
 
 MAX_HIDDEN = 512  # widest correction layer

@@ -24,7 +24,8 @@ import torch
 from torch import nn
 
 from ..layers import DenseStack
-from .base import BOOLEAN, Family, check_common, check_declared, choice, option
+from .base import Family, check_common
+from .options import BOOLEAN, check_declared, choice, option
 from .pca_anchored import CLIP_OUTPUT
 from .registry import FAMILIES, get_family
 

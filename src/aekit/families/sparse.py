@@ -21,7 +21,8 @@ from typing import Any
 
 import torch
 
-from .base import Parts, number, option, reconstruction_loss
+from .base import Parts, reconstruction_loss
+from .options import number, option
 from .penalized import PenalizedConfig, PenalizedFamily, hidden_inputs
 from .registry import register_family
 

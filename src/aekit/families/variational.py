@@ -33,15 +33,8 @@ from torch import nn
 
 from ..kernels import Dense
 from ..layers import DenseStack, stack_overrides
-from .base import (
-    Family,
-    Parts,
-    check_common,
-    check_declared,
-    number,
-    option,
-    reconstruction_loss,
-)
+from .base import Family, Parts, check_common, reconstruction_loss
+from .options import check_declared, number, option
 from .pca_anchored import correction_widths
 from .registry import register_family
 

@@ -64,7 +64,7 @@ def _changed_options(config: Any) -> list[str]:
     """'name=value (default d)' of each numeric family option not at its default."""
     if not dataclasses.is_dataclass(config) or isinstance(config, type):
         return []
-    from ..families.base import option_specs
+    from ..families.options import option_specs
 
     out = []
     for f in dataclasses.fields(config):
