@@ -105,3 +105,25 @@ def test_an_impossible_width_never_reaches_torch():
     with pytest.raises(ValueError, match=r"^hidden_dims must be widths from 1 to ") as e:
         HalvingConfig(n_features=16, latent_dim=4, hidden_dims=(10**19,))
     assert "Exception raised from" not in str(e.value)
+
+
+@pytest.mark.parametrize("model", ["pca_anchored", "sparse", "denoising", "contractive"])
+def test_bce_on_a_linear_output_is_refused_before_training(X, model):
+    ae = AutoEncoder(latent_dim=2, model=model, loss="bce", max_epochs=1)
+    with pytest.raises(InvalidParameterError, match="loss='bce' needs outputs in"):
+        ae.fit(X)
+
+
+def test_bce_on_a_sigmoid_output_trains(X):
+    ae = AutoEncoder(latent_dim=2, model="sparse", loss="bce", max_epochs=1)
+    ae.set_params(model_options={"base": "halving"}).fit(X)
+    assert ae.fitted_.loss == "bce"
+
+
+def test_cli_bce_on_the_default_family_is_one_line(tmp_path, capsys, X):
+    data = tmp_path / "x.npy"
+    np.save(data, X)
+    argv = ["train", str(data), "-o", str(tmp_path / "m"), "--latent-dim", "2"]
+    assert main([*argv, "--loss", "bce", "--max-epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "loss='bce' needs outputs in [0, 1]" in err

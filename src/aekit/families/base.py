@@ -214,6 +214,14 @@ class Family:
         """A new module for `config`, initialised from torch's global generator."""
         raise NotImplementedError
 
+    def unit_output(self, config: Any) -> bool:
+        """Whether a module of `config` outputs values in [0, 1] in training.
+
+        ``loss="bce"`` needs it (a sigmoid output); a linear output, such as
+        pca_anchored's, does not have it.
+        """
+        return True
+
     def start_candidate(self, config: Any) -> bool:
         """Does early stopping score the start of a module of `config`?
 

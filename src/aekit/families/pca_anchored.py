@@ -210,6 +210,9 @@ class PCAAnchored(Family):
     def hidden_widths(self, n_features: int, latent_dim: int) -> list[int]:
         return correction_widths(n_features, latent_dim)
 
+    def unit_output(self, config: Any) -> bool:
+        return False  # a linear output: the PCA's reconstruction plus corrections
+
     def build(self, config: PCAAnchoredConfig) -> nn.Module:
         return PCAAnchoredNet(config)
 

@@ -78,6 +78,9 @@ class PenalizedFamily(Family):
     def build(self, config: Any) -> nn.Module:
         return get_family(config.base).build(config)
 
+    def unit_output(self, config: Any) -> bool:
+        return get_family(config.base).unit_output(config)
+
     def initialize(self, module: Any, pca: Any = None, rows: Any = None) -> None:
         get_family(module.config.base).initialize(module, pca, rows)
 

@@ -21,6 +21,7 @@ from .. import checkpoint as ck
 from .. import distributed
 from ..data.rows import SHUFFLE_BLOCK_ROWS, ScaledRows, as_tensor, is_mapped, split_rows
 from ..devices import resolve_device
+from ..errors import InvalidParameterError
 from ..families import Family, get_family
 from ..logs import get_logger, say
 from ..memory import check_training_memory
@@ -98,6 +99,12 @@ def setup_run(
         )
     family = get_family(params["model"])
     config = family_config(family, X.shape[1], params)
+    if params["loss"] == "bce" and not family.unit_output(config):
+        raise InvalidParameterError(
+            f"loss='bce' needs outputs in [0, 1], and the {params['model']} network's "
+            "output is linear; use loss='mse', or a sigmoid output: model='halving' "
+            "(or model_options={'base': 'halving'} for a penalized family)"
+        )
     # under torchrun: join the ranks (cuda -> cuda:LOCAL_RANK); alone, no-op
     world, device = distributed.setup(resolve_device(params["device"]))
     check_training_memory(family, config, device)  # before any allocation
