@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import socket
+import time
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -119,15 +120,7 @@ def _database(optuna: Any, url: str) -> Any:
     import sqlalchemy.exc as sa
 
     try:
-        with warnings.catch_warnings():  # the heartbeat is "experimental" in Optuna 5
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
-            return optuna.storages.RDBStorage(
-                url,
-                heartbeat_interval=HEARTBEAT_SECONDS,
-                grace_period=GRACE_SECONDS,
-                heartbeat_stale_trial_callback=retry,
-            )
+        return _open_database(optuna, url, sa)
     except sa.NoSuchModuleError:
         raise ValueError(
             f"storage {url!r}: unknown database scheme {scheme!r}; use sqlite:///PATH, "
@@ -141,6 +134,38 @@ def _database(optuna: Any, url: str) -> Any:
         ) from None
     except sa.SQLAlchemyError as e:
         raise ValueError(f"storage {url!r}: {_database_problem(url, e)}") from None
+
+
+OPEN_TRIES = 5  # workers opening a new database at once race to create its tables
+
+
+def _open_database(optuna: Any, url: str, sa: Any) -> Any:
+    """Optuna's RDBStorage on `url`, tried again while workers race to set it up.
+
+    Workers started together on a new database all create its tables and
+    stamp its schema version; the losers see "already exists", a duplicate
+    row or a locked file, and find the tables made when they try again.
+    """
+    for attempt in range(OPEN_TRIES):
+        try:
+            with warnings.catch_warnings():  # the heartbeat is "experimental"
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
+                return optuna.storages.RDBStorage(
+                    url,
+                    heartbeat_interval=HEARTBEAT_SECONDS,
+                    grace_period=GRACE_SECONDS,
+                    heartbeat_stale_trial_callback=retry,
+                )
+        except (sa.OperationalError, sa.IntegrityError) as e:
+            text = str(getattr(e, "orig", None) or e)
+            racing = any(
+                w in text for w in ("already exists", "locked", "UNIQUE", "duplicate")
+            )
+            if not racing or attempt == OPEN_TRIES - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def _database_problem(url: str, e: Exception) -> str:

@@ -154,7 +154,8 @@ def fit_trial(
     validation reconstruction loss and may stop the fit (a pruned trial: no
     value). A completed trial's value is `validation_mse`; with `folds`
     (`make_folds`), the mean error over every fold's rows, each fold scored by
-    a model fitted on the other folds, `report` hearing the first fold's fit.
+    a model fitted on the other folds, `report` and `callbacks` hearing the
+    first fold's fit.
     ``estimator``, ``epochs`` and ``curve`` are then the first fold's.
     `fit_kwargs` go to `AutoEncoder.fit` as they are (a backend's
     ``checkpoint_dir``, ``resume_from``) on one split; a k-fold trial takes
@@ -200,7 +201,8 @@ def _fit_folds(
     first, errors = None, []
     for j, fold in enumerate(folds):
         rest = np.setdiff1d(np.arange(len(X_search)), fold)
-        hooks = [cb, *callbacks] if j == 0 else list(callbacks)
+        # the backend's report and the trial's hooks (a tracker) hear fold 1 alone
+        hooks = [cb, *callbacks] if j == 0 else []
         est = _fit(params, X_search[rest], hooks)
         if j == 0:
             first = est
