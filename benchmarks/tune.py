@@ -5,8 +5,9 @@ Run from the repository root (the data lives in ../shared/data)::
     flock /tmp/bench.lock .venv/bin/python benchmarks/tune.py mnist --latent-dim 32 \
         --timeout 600 --max-epochs 30
 
-With ``--workers N``, N processes (one thread each) share a journal file for
-the search, and this process then refits the best trial and tests it.
+With ``--workers N``, N processes (one thread each; this one and N-1 more)
+share a journal file for the search, and this process then refits the best
+trial and tests it.
 
 It holds out 20% of the rows (seeded) from the search, and prints the held-out
 MSE (in the [0, 1] space of the search rows' scaling) of the tuned model, of
@@ -90,8 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         fixed["max_epochs"] = a.max_epochs
     t0 = time.perf_counter()
     search = dict(latent_dim=a.latent_dim, pruner=a.pruner, fixed=fixed)
+    workers = []
     if a.workers > 1:
-        # the workers search; then this process refits the best and tests it
+        # N-1 processes search beside this one, as N shells would, on one journal
+        # file; this process searches too, then refits the best trial and tests it
         folder = tempfile.mkdtemp(prefix="aekit-tune-")
         search["storage"] = f"journal:{folder}/study.log"
         ctx = multiprocessing.get_context("spawn")
@@ -99,24 +102,20 @@ def main(argv: list[str] | None = None) -> int:
             ctx.Process(
                 target=worker, args=(X, a.trials, a.timeout, search), daemon=True
             )
-            for _ in range(a.workers)
+            for _ in range(a.workers - 1)
         ]
         for w in workers:
             w.start()
-        for w in workers:
-            w.join()
-        print(f"search done in {time.perf_counter() - t0:.0f} s", flush=True)
-        trials = 0
-    else:
-        trials = a.trials
     r = tune(
         X,
-        n_trials=trials,
+        n_trials=a.trials,
         timeout=a.timeout,
         compare_default=not a.no_default,
         progress=lambda s: print(s, flush=True),
         **search,
     )
+    for w in workers:
+        w.join()
     s = r.summary()
     t = r.test_mse
     print(

@@ -166,3 +166,36 @@ def test_a_resumed_study_keeps_its_folds(X, tmp_path):
     assert first.user_attrs["val_errors"] == second.user_attrs["val_errors"]
     with pytest.raises(ValueError, match="another validation"):
         tune(X, latent_dim=3, n_trials=1, cv=3, **kw)
+
+
+@pytest.mark.parametrize("cv, scheme, k", [("3", "kfold", 3), ("1", "split", None)])
+def test_cli_cv_sets_how_trials_are_valued(X, tmp_path, cv, scheme, k):
+    from aekit.cli import main
+
+    np.save(tmp_path / "x.npy", X)
+    out = tmp_path / "m"
+    argv = ["tune", str(tmp_path / "x.npy"), "-o", str(out), "--latent-dim", "3"]
+    argv += ["--trials", "1", "--max-epochs", "2", "--no-default", "--cv", cv]
+    assert main(argv) == 0
+    v = json.loads((out / "study.json").read_text())["setup"]["validation"]
+    assert v["scheme"] == scheme and v["cv"] == int(cv) and v.get("k") == k
+
+
+@pytest.mark.parametrize(
+    "cv, message",
+    [
+        ("0", "argument --cv: expected auto or a whole number of folds >= 1, got '0'"),
+        ("two", "argument --cv: expected auto or a whole number of folds >= 1"),
+        ("100", "cv=100 folds need at least 200 search rows, there are 128"),
+    ],
+)
+def test_cli_refuses_a_bad_cv(X, tmp_path, capsys, cv, message):
+    from aekit.cli import main
+
+    np.save(tmp_path / "x.npy", X)
+    out = tmp_path / "m"
+    argv = ["tune", str(tmp_path / "x.npy"), "-o", str(out), "--latent-dim", "3"]
+    assert main([*argv, "--trials", "1", "--cv", cv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not out.exists()

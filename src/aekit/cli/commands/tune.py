@@ -102,8 +102,32 @@ def _add_search_options(g: ArgumentAdder) -> None:
         help="share of rows held out from the search and scored at the end "
         "(default: 0.2)",
     )
+    g.add_argument(
+        "--cv",
+        type=cv_value,
+        default="auto",
+        metavar="K",
+        help="how a trial is valued: K-fold cross-validation on the search rows "
+        "(K >= 2), 1 for one validation split, or auto: 5-fold below 1000 "
+        "search rows, one split above (default: auto)",
+    )
     _add_trial_options(g)
     _add_ray_options(g)
+
+
+def cv_value(text: str) -> int | str:
+    """--cv's value: "auto" or a whole number of folds >= 1."""
+    if text == "auto":
+        return text
+    try:
+        k = int(text)
+    except ValueError:
+        k = 0
+    if k < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected auto or a whole number of folds >= 1, got {text!r}"
+        )
+    return k
 
 
 def _add_ray_options(g: ArgumentAdder) -> None:
@@ -197,6 +221,7 @@ def run(args: argparse.Namespace) -> int:
         test_fraction=args.test_fraction,
         pruner=args.pruner,
         fixed=fixed,
+        cv=args.cv,
         compare_default=not args.no_default,
         verbose=DEFAULT_VERBOSE,
         progress=lambda line: print(line, flush=True),
