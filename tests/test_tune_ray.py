@@ -140,3 +140,79 @@ def test_a_killed_trial_resumes_from_its_checkpoint(tmp_path):
         resumed += trial.run_metadata.num_failures
     assert resumed >= 1
     r.best_estimator.transform(X[:3])
+
+
+def _ray_tune_argv(data: Path, out: Path, exp: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "aekit",
+        "tune",
+        str(data),
+        "-o",
+        str(out),
+        "--latent-dim",
+        "2",
+        "--trials",
+        "4",
+        "--max-epochs",
+        "25",
+        "--cv",
+        "1",
+        "--no-default",
+        "--backend",
+        "ray",
+        "--storage",
+        str(exp),
+    ]
+
+
+def _finished_trials(exp: Path) -> dict[str, int]:
+    """Trial folder -> its count of reported epochs, for the trials that ended."""
+    done = {}
+    for result in exp.glob("ray/aekit/*/result.json"):
+        lines = result.read_text().splitlines()
+        if any('"final": true' in line for line in lines):
+            done[result.parent.name] = len(lines)
+    return done
+
+
+@pytest.mark.slow
+def test_a_killed_driver_rerun_restores_the_experiment(tmp_path):
+    """SIGKILL the driver (and its local Ray) mid-search; the same command resumes it."""
+    pytest.importorskip("ray.tune")
+    import os
+    import signal
+    import time
+
+    import aekit
+
+    X = np.random.default_rng(0).random((400, 10)).astype("float32")
+    data, out, exp = tmp_path / "x.npy", tmp_path / "best", tmp_path / "exp"
+    np.save(data, X)
+    argv = _ray_tune_argv(data, out, exp)
+    env = {**os.environ, "PYTHONPATH": SRC}
+    log = (tmp_path / "first.log").open("w")
+    # a session of its own: the kill takes the driver and the Ray it started
+    first = subprocess.Popen(
+        argv, env=env, stdout=log, stderr=log, start_new_session=True
+    )
+    end = time.time() + 300
+    while not _finished_trials(exp) and first.poll() is None and time.time() < end:
+        time.sleep(0.05)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait(timeout=30)
+    before = _finished_trials(exp)
+    assert before, (tmp_path / "first.log").read_text()[-3000:]
+    assert len(before) < 4, "the search ended before the driver was killed"
+    assert not out.exists()  # the driver died before saving anything
+
+    second = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "resuming the Ray experiment" in second.stdout + second.stderr
+    after = _finished_trials(exp)
+    for name, epochs in before.items():  # kept, not run again
+        assert after.get(name) == epochs, (name, epochs, after.get(name))
+    trial_dirs = [p for p in exp.glob("ray/aekit/*") if (p / "result.json").exists()]
+    assert len(trial_dirs) == 4
+    assert aekit.load(out).transform(X[:3]).shape == (3, 2)
