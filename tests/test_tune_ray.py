@@ -135,7 +135,10 @@ def test_a_killed_trial_resumes_from_its_checkpoint(tmp_path):
     resumed = 0
     for df in grid.trial_dataframes.values():
         epochs = [e for e in df["epoch"].tolist()]
-        assert epochs == sorted(set(epochs)), epochs  # no epoch run twice from 1
+        # resumed, not restarted: epoch 1 runs once; a kill between a report and
+        # Ray's commit of its checkpoint reruns the epoch after the last commit
+        assert epochs.count(1) == 1, epochs
+        assert all(b >= a for a, b in zip(epochs, epochs[1:], strict=False)), epochs
     for trial in grid.trials:
         resumed += trial.run_metadata.num_failures
     assert resumed >= 1
