@@ -57,6 +57,27 @@ def test_trial_resources_are_parsed_and_refused_clearly():
             parse_resources(bad)
 
 
+def test_each_pruner_name_has_its_ray_scheduler_waiting_min_epochs():
+    pytest.importorskip("ray.tune")
+    from ray.tune.schedulers import ASHAScheduler, MedianStoppingRule
+
+    from aekit.search.ray_backend import make_scheduler
+    from aekit.search.study import MIN_EPOCHS
+
+    for name in ("hyperband", "halving"):
+        asha = make_scheduler(name, max_t=31)
+        assert isinstance(asha, ASHAScheduler)
+        # its first rung is MIN_EPOCHS: no trial is judged at epoch 1
+        rungs = [m for m, _ in asha._brackets[0]._rungs]  # noqa: SLF001
+        assert min(rungs) == MIN_EPOCHS
+    median = make_scheduler("median", max_t=31)
+    assert isinstance(median, MedianStoppingRule)
+    assert median._grace_period == MIN_EPOCHS  # noqa: SLF001
+    assert make_scheduler("none", max_t=31) is None
+    with pytest.raises(ValueError, match="pruner by name"):
+        make_scheduler(object(), max_t=31)
+
+
 @pytest.mark.slow
 def test_a_ray_search_completes_and_its_best_model_encodes(tmp_path):
     pytest.importorskip("ray.tune")
@@ -79,6 +100,12 @@ def test_a_ray_search_completes_and_its_best_model_encodes(tmp_path):
     finally:
         ray.shutdown()
     assert len(r.study.trials) == 4
+    # the default trial is marked and the pick is the paired test's, as on Optuna
+    marked = [t for t in r.study.trials if t.user_attrs.get("default")]
+    assert len(marked) == 1 and marked[0].state.name == "COMPLETE"
+    assert r.pick["default_trial"] == marked[0].number
+    assert r.pick["picked"] in ("default", "tuned")
+    assert len(marked[0].user_attrs["val_errors"]) > 0
     r.best_estimator.transform(X[:3])
     aekit.search.save_result(r, tmp_path / "model")
     assert aekit.load(tmp_path / "model").transform(X[:3]).shape == (3, 2)
@@ -96,6 +123,7 @@ def test_a_killed_trial_resumes_from_its_checkpoint(tmp_path):
     from ray import tune as ray_tune
 
     import aekit
+    from aekit.search.study import MIN_EPOCHS
 
     X = np.random.default_rng(0).random((400, 10)).astype("float32")
     exp = tmp_path / "exp"
@@ -135,6 +163,8 @@ def test_a_killed_trial_resumes_from_its_checkpoint(tmp_path):
     resumed = 0
     for df in grid.trial_dataframes.values():
         epochs = [e for e in df["epoch"].tolist()]
+        if "final" not in df or not df["final"].fillna(False).any():  # ASHA stopped it
+            assert max(epochs) >= MIN_EPOCHS, epochs
         # resumed, not restarted: epoch 1 runs once; a kill between a report and
         # Ray's commit of its checkpoint reruns the epoch after the last commit
         assert epochs.count(1) == 1, epochs

@@ -1,29 +1,34 @@
 """`aekit.tune(..., backend="ray")`: the search's trials as Ray Tune trials.
 
 Optuna stays the searcher (Ray's ``OptunaSearch``, the same define-by-run
-space and TPE sampler, the default configuration first); ASHA schedules,
-fed every epoch through `fit_trial`'s ``report``; each trial asks for its
+space and TPE sampler, the default configuration first); ASHA schedules
+(Ray's median stopping rule for ``pruner="median"``, none for ``"none"``),
+fed every epoch through `fit_trial`'s ``report`` and judging no trial before
+`MIN_EPOCHS`, as the Optuna pruners; each trial asks for its
 share of the cluster (``tune.with_resources``) and sets torch's threads from
 its CPUs. Every epoch the trial's aekit checkpoint folder goes to Ray
 (``Checkpoint.from_directory``): a trial whose worker dies is retried from it
 (``FailureConfig``), and a driver killed and rerun restores the experiment
 under ``OUT/ray`` (``Tuner.restore``). At the end the Ray trials become an
-in-memory Optuna study, so the refit, the test and the files are the Optuna
-backend's.
+in-memory Optuna study, the default trial marked and each completed trial's
+per-row validation errors kept, so the final pick (`pick_trial`), the refit,
+the test and the files are the Optuna backend's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .result import jsonable
 from .space import default_point, sample_params
+from .study import MIN_EPOCHS, PRUNERS
 from .trial import fit_trial
 
 METRIC = "val_mse"
@@ -151,8 +156,52 @@ def _trainable(
             "params": jsonable(params),
             "curve": fit.curve,
             "best_loss": float(fit.estimator.best_loss_),
+            # per validation row, for the paired test of the final pick
+            "val_errors": None if fit.errors is None else fit.errors.tolist(),
         }
     )
+
+
+def make_scheduler(pruner: Any, max_t: int) -> Any:
+    """Ray's trial scheduler for the search's `pruner` name; None for ``"none"``.
+
+    Hyperband and successive halving both become ASHA (asynchronous successive
+    halving, Ray's own pick for Hyperband); every one waits `MIN_EPOCHS`.
+    """
+    from ray.tune.schedulers import ASHAScheduler, MedianStoppingRule
+
+    if not isinstance(pruner, str) or pruner not in PRUNERS:
+        raise ValueError(
+            f"the Ray backend takes a pruner by name, one of {list(PRUNERS)}; "
+            f"got {pruner!r}"
+        )
+    if pruner == "none":
+        return None
+    if pruner == "median":
+        return MedianStoppingRule(
+            time_attr="epoch", grace_period=MIN_EPOCHS, min_samples_required=3
+        )
+    return ASHAScheduler(
+        time_attr="epoch", max_t=max_t, grace_period=MIN_EPOCHS, reduction_factor=3
+    )
+
+
+@contextlib.contextmanager
+def quiet_tune() -> Iterator[None]:
+    """Ray Tune's console tables off (its older reporter, silent at ``verbose=0``).
+
+    aekit prints its own line per trial; Ray's box of the experiment and its
+    TensorBoard hint would come between them. The variable is put back after.
+    """
+    before = os.environ.get("RAY_AIR_NEW_OUTPUT")
+    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("RAY_AIR_NEW_OUTPUT", None)
+        else:
+            os.environ["RAY_AIR_NEW_OUTPUT"] = before
 
 
 def run_ray(
@@ -163,6 +212,7 @@ def run_ray(
     out: str | os.PathLike[str] | None,
     trial_resources: Any,
     address: str | None,
+    pruner: Any = "hyperband",
     max_failures: int = 3,
     say: Callable[[str], None] = print,
 ) -> Any:
@@ -170,10 +220,12 @@ def run_ray(
     ray = import_ray()
     import optuna
     from ray import tune
-    from ray.tune.schedulers import ASHAScheduler
     from ray.tune.search.optuna import OptunaSearch
 
     resources = parse_resources(trial_resources)
+    # the value comes one step after the last epoch: ASHA must not end a trial there
+    max_t = int(plan.base.get("max_epochs", 200)) + 1
+    scheduler = make_scheduler(pruner, max_t)
     if not ray.is_initialized():
         if address is None:
             ray.init(
@@ -195,8 +247,6 @@ def run_ray(
         sampler=optuna.samplers.TPESampler(seed=seed),
         points_to_evaluate=None if start is None else [start],
     )
-    # the value comes one step after the last epoch: ASHA must not end a trial there
-    max_t = int(plan.base.get("max_epochs", 200)) + 1
     trainable = tune.with_resources(
         tune.with_parameters(
             _trainable,
@@ -223,9 +273,7 @@ def run_ray(
                 search_alg=searcher,
                 metric=METRIC,
                 mode="min",
-                scheduler=ASHAScheduler(
-                    time_attr="epoch", max_t=max_t, grace_period=1, reduction_factor=3
-                ),
+                scheduler=scheduler,
                 num_samples=n_trials if n_trials is not None else -1,
                 time_budget_s=timeout,
             ),
@@ -237,24 +285,36 @@ def run_ray(
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             ),
         )
-    grid = tuner.fit()
-    return _as_study(optuna, grid, seed, say)
+    with quiet_tune():
+        grid = tuner.fit()
+    return _as_study(optuna, grid, seed, start, say)
 
 
-def _as_study(optuna: Any, grid: Any, seed: int, say: Callable[[str], None]) -> Any:
-    """The Ray results as an in-memory Optuna study: completed trials with their value."""
+def _as_study(
+    optuna: Any,
+    grid: Any,
+    seed: int,
+    start: Mapping[str, Any] | None,
+    say: Callable[[str], None],
+) -> Any:
+    """The Ray results as an in-memory Optuna study: completed trials with their value.
+
+    The trial whose configuration is the default point (`start`) is marked
+    ``default``, as `start_from_default` marks it on the Optuna backend.
+    """
     from optuna.distributions import FloatDistribution
 
     study = optuna.create_study(
         direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed)
     )
+    marked = False
     for i, r in enumerate(grid):
         m = r.metrics or {}
         final = bool(m.get("final")) and m.get(METRIC) is not None and r.error is None
         attrs = {
             k: m[k]
-            for k in ("params", "seconds", "epoch", "curve", "best_loss")
-            if k in m
+            for k in ("params", "seconds", "epoch", "curve", "best_loss", "val_errors")
+            if m.get(k) is not None
         }
         if "epoch" in attrs:
             attrs["epochs"] = attrs.pop("epoch") - (1 if final else 0)
@@ -272,6 +332,8 @@ def _as_study(optuna: Any, grid: Any, seed: int, say: Callable[[str], None]) -> 
             for k, v in (r.config or {}).items()
             if isinstance(v, (int, float)) and not isinstance(v, bool)
         }
+        if start is not None and not marked and dict(r.config or {}) == dict(start):
+            attrs["default"] = marked = True
         study.add_trial(
             optuna.trial.create_trial(
                 state=state,

@@ -144,6 +144,7 @@ def tune(
                 storage,
                 trial_resources,
                 address,
+                pruner=pruner,
                 say=say,
             )
             study.set_user_attr("setup", plan.setup)
