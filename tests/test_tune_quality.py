@@ -199,3 +199,50 @@ def test_cli_refuses_a_bad_cv(X, tmp_path, capsys, cv, message):
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not out.exists()
+
+
+def _fold_fit(X, folder, reported, saved=None):
+    from aekit.search.trial import fit_trial
+
+    def report(epoch, value):
+        reported.append(epoch)
+        return False
+
+    return fit_trial(
+        {"latent_dim": 2, "max_epochs": 6, "patience": None, "random_state": 0},
+        X,
+        report,
+        folds=make_folds(len(X), 3, 0),
+        fit_kwargs={"checkpoint_dir": folder, "keep_last": 1},
+        saved=saved,
+    )
+
+
+def test_a_k_fold_trial_resumes_each_fold_from_its_checkpoint(X, tmp_path):
+    X = X[:150]
+    whole = _fold_fit(X, tmp_path / "whole", [])
+
+    class Killed(Exception):
+        pass
+
+    calls = []
+
+    def die_in_fold_2():  # after fold 2's third epoch and its checkpoint
+        calls.append(1)
+        if len(calls) == 3:
+            raise Killed
+
+    first: list[int] = []
+    with pytest.raises(Killed):
+        _fold_fit(X, tmp_path / "cut", first, die_in_fold_2)
+    assert first == list(range(1, 7))  # fold 1 ran to its end
+    assert (tmp_path / "cut" / "fold1").is_dir()
+    again: list[int] = []
+    later = []
+    resumed = _fold_fit(X, tmp_path / "cut", again, lambda: later.append(1))
+    assert again == []  # fold 1 came back finished: no epoch of it ran again
+    assert len(later) == 3 + 6  # fold 2's last 3 epochs, fold 3's 6
+    # fold 2 went on from its epoch 3, fold 3 from the start: the same model
+    np.testing.assert_array_equal(resumed.errors, whole.errors)
+    assert resumed.value == whole.value
+    assert resumed.curve == whole.curve

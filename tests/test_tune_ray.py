@@ -148,7 +148,7 @@ def test_a_killed_trial_resumes_from_its_checkpoint(tmp_path):
             latent_dim=2,
             n_trials=4,
             fixed={"max_epochs": 30, "patience": 100},
-            cv=1,  # one split: a k-fold trial takes no checkpoints, it restarts
+            cv=1,  # one split (k-fold: the test below)
             backend="ray",
             storage=str(exp),
             verbose=0,
@@ -173,6 +173,66 @@ def test_a_killed_trial_resumes_from_its_checkpoint(tmp_path):
         resumed += trial.run_metadata.num_failures
     assert resumed >= 1
     r.best_estimator.transform(X[:3])
+
+
+@pytest.mark.slow
+def test_a_killed_k_fold_trial_resumes_its_folds(tmp_path):
+    pytest.importorskip("ray.tune")
+    import os
+    import signal
+    import threading
+    import time
+
+    import ray
+    from ray import tune as ray_tune
+
+    import aekit
+
+    X = np.random.default_rng(0).random((300, 10)).astype("float32")
+    exp = tmp_path / "exp"
+    killed: list[int] = []
+
+    def kill_one() -> None:  # the first trial seen with fold 2's checkpoint at Ray
+        end = time.time() + 120
+        while not killed and time.time() < end:
+            for pid_file in exp.glob("ray/aekit/*/pid"):
+                if any(pid_file.parent.glob("checkpoint_*/aekit/fold1/*")):
+                    killed.append(int(pid_file.read_text()))
+                    os.kill(killed[0], signal.SIGKILL)
+                    return
+            time.sleep(0.02)
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        th = threading.Thread(target=kill_one)
+        th.start()
+        r = aekit.tune(
+            X,
+            latent_dim=2,
+            n_trials=3,
+            fixed={"max_epochs": 12, "patience": 100},
+            cv=3,
+            pruner="none",
+            backend="ray",
+            storage=str(exp),
+            verbose=0,
+        )
+        th.join()
+    finally:
+        ray.shutdown()
+    assert killed, "no trial was killed in its second fold"
+    assert [t.state.name for t in r.study.trials] == ["COMPLETE"] * 3
+    assert all(len(t.user_attrs["val_errors"]) == 240 for t in r.study.trials)
+    grid = ray_tune.ExperimentAnalysis(str(exp / "ray" / "aekit"))
+    failed = [t for t in grid.trials if t.run_metadata.num_failures]
+    assert failed, "the killed trial was not retried"
+    for trial in failed:
+        epochs = grid.trial_dataframes[trial.trial_id]["epoch"].tolist()
+        # fold 1 was not run again: its epochs reported once each, in order (its
+        # last one, 12, is reported again with each checkpoint of folds 2 and 3)
+        assert epochs[:12] == list(range(1, 13)), epochs
+        assert all(epochs.count(e) == 1 for e in range(1, 12)), epochs
+        assert epochs[-1] == 13, epochs  # the final report
 
 
 def _ray_tune_argv(data: Path, out: Path, exp: Path) -> list[str]:

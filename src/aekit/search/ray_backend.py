@@ -18,7 +18,9 @@ the test and the files are the Optuna backend's.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -28,7 +30,7 @@ from typing import Any
 
 from .result import jsonable
 from .space import default_point, sample_params
-from .study import MIN_EPOCHS, PRUNERS
+from .study import MIN_EPOCHS, PRUNERS, TPE_OPTIONS
 from .trial import fit_trial
 
 METRIC = "val_mse"
@@ -100,8 +102,11 @@ def _trainable(
 ) -> None:
     """One Ray trial: `fit_trial` with aekit checkpoints handed to Ray each epoch.
 
-    With `folds` (a small table's k-fold values, as on the Optuna backend) the
-    trial is valued as there; a retried k-fold trial starts again.
+    With `folds` (a small table's k-fold values, as on the Optuna backend)
+    each fold checkpoints into its own folder of the one handed to Ray; after
+    fold 1 the last reported epoch and value are reported again with each
+    checkpoint, so the scheduler sees no new epoch. A retried trial resumes
+    every fold from its folder: the finished ones as they ended.
     """
     import optuna
     import torch
@@ -115,15 +120,20 @@ def _trainable(
     ckpt_dir = Path(tempfile.mkdtemp(prefix="aekit-trial-"))
     # the worker this attempt runs in, for whoever must find it (a test kills it)
     Path(tune.get_context().get_trial_dir(), "pid").write_text(str(os.getpid()))
+    out = ckpt_dir / "out" / "aekit"
+    out.mkdir(parents=True)
     restored = tune.get_checkpoint()
     resume = None
     if restored is not None:
-        resume = restored.to_directory(str(ckpt_dir / "from"))
-        resume = str(Path(resume) / "aekit")
+        resume = Path(restored.to_directory(str(ckpt_dir / "from"))) / "aekit"
+        if folds is not None:  # the folds resume from their folders in `out`
+            shutil.copytree(resume, out, dirs_exist_ok=True)
+            resume = None
+    last = out / "last_report.json"  # fold 1's last (epoch, value), kept with it
 
     t0 = time.perf_counter()
 
-    def report(epoch: int, value: float) -> bool:
+    def send(epoch: int, value: float) -> None:
         tune.report(
             {
                 METRIC: value,
@@ -133,19 +143,27 @@ def _trainable(
             },
             checkpoint=tune.Checkpoint.from_directory(str(ckpt_dir / "out")),
         )
+
+    def report(epoch: int, value: float) -> bool:
+        last.write_text(json.dumps([epoch, value]))
+        send(epoch, value)
         return False  # ASHA ends a trial it stops at its report
 
-    (ckpt_dir / "out" / "aekit").mkdir(parents=True)
+    def saved() -> None:
+        if last.exists():
+            send(*json.loads(last.read_text()))
+
     fit = fit_trial(
         params,
         X_search,
         report,
         folds=folds,
         fit_kwargs={
-            "checkpoint_dir": ckpt_dir / "out" / "aekit",
+            "checkpoint_dir": out,
             "keep_last": 1,
-            "resume_from": resume,
+            "resume_from": None if resume is None else str(resume),
         },
+        saved=saved,
     )
     tune.report(
         {
@@ -244,7 +262,7 @@ def run_ray(
         space=define,
         metric=METRIC,
         mode="min",
-        sampler=optuna.samplers.TPESampler(seed=seed),
+        sampler=optuna.samplers.TPESampler(seed=seed, **TPE_OPTIONS),
         points_to_evaluate=None if start is None else [start],
     )
     trainable = tune.with_resources(

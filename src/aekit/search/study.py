@@ -24,6 +24,12 @@ MIN_EPOCHS = 5
 already and a random-start one is not, and pruning there judges the start."""
 
 
+TPE_OPTIONS: dict[str, Any] = {}
+"""Extra `optuna.samplers.TPESampler` options of every search (both backends);
+empty: Optuna's defaults (independent TPE per parameter). A benchmark sets
+``multivariate=True`` here to compare; see benchmarks/RESULTS.md."""
+
+
 def import_optuna() -> Any:
     """The ``optuna`` module; ImportError naming the extra when it is missing."""
     try:
@@ -71,7 +77,7 @@ def open_study(
         study_name=study_name or (None if storage is None else "aekit"),
         direction="minimize",
         sampler=optuna.samplers.TPESampler(
-            seed=setup["random_state"] if storage is None else None
+            seed=setup["random_state"] if storage is None else None, **TPE_OPTIONS
         ),
         pruner=make_pruner(optuna, pruner),
         load_if_exists=True,

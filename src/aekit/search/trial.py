@@ -12,7 +12,10 @@ On a small table one validation split is a few rows, and its value is noisy:
 trial), and `fit_trial` given them fits k models, each on the other folds, and
 values the trial by the mean error over every row of every fold. Only the
 first fold's epochs are reported to the backend (its pruner compares trials
-at equal epochs of the same fold); the other folds run to their end.
+at equal epochs of the same fold); the other folds run to their end. With a
+checkpoint folder each fold checkpoints into its own ``fold{j}`` in it and a
+rerun resumes each fold from there: a finished fold comes back as it ended,
+the unfinished one continues from its last epoch.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -61,6 +65,16 @@ class ReportingCallback(Callback):
         if self.report(epoch, float(val)):
             self.pruned, self.pruned_at = True, epoch
             state.stop_requested = True
+
+
+class EpochHook(Callback):
+    """Call `hook()` at each epoch's end (after the fit's own checkpoint there)."""
+
+    def __init__(self, hook: Callable[[], None]) -> None:
+        self.hook = hook
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        self.hook()
 
 
 class PruningCallback(ReportingCallback):
@@ -147,6 +161,7 @@ def fit_trial(
     *,
     folds: Sequence[np.ndarray] | None = None,
     fit_kwargs: Mapping[str, Any] | None = None,
+    saved: Callable[[], None] | None = None,
 ) -> TrialFit:
     """Fit one trial's AutoEncoder on the search rows and value it, for any backend.
 
@@ -158,8 +173,12 @@ def fit_trial(
     first fold's fit.
     ``estimator``, ``epochs`` and ``curve`` are then the first fold's.
     `fit_kwargs` go to `AutoEncoder.fit` as they are (a backend's
-    ``checkpoint_dir``, ``resume_from``) on one split; a k-fold trial takes
-    none, so a backend retries it from its start.
+    ``checkpoint_dir``, ``resume_from``) on one split. With `folds`, fold j
+    checkpoints into ``checkpoint_dir/fold{j}`` and resumes from there when
+    it holds a checkpoint (``resume_from`` is then unused: the backend puts
+    the restored folders in ``checkpoint_dir``), and `saved` is called after
+    each epoch of folds 2..k, once its checkpoint is written, for a backend
+    that must be handed it (fold 1's epochs go to `report`).
     """
     cb = ReportingCallback(report)
     t = time.perf_counter()
@@ -167,7 +186,9 @@ def fit_trial(
         est = _fit(params, X_search, [cb, *callbacks], fit_kwargs)
         errors = None if cb.pruned else validation_errors(est, X_search)
     else:
-        est, errors = _fit_folds(params, X_search, folds, cb, callbacks)
+        est, errors = _fit_folds(
+            params, X_search, folds, cb, callbacks, fit_kwargs, saved
+        )
     seconds = time.perf_counter() - t
     curve = [v for v in map(epoch_value, est.history_) if v is not None]
     value = None if errors is None else float(errors.mean())
@@ -196,14 +217,29 @@ def _fit_folds(
     folds: Sequence[np.ndarray],
     cb: ReportingCallback,
     callbacks: Sequence[Callback],
+    fit_kwargs: Mapping[str, Any] | None = None,
+    saved: Callable[[], None] | None = None,
 ) -> tuple[Any, np.ndarray | None]:
     """Fold 1's model and every fold's per-row errors (None once pruned)."""
+    from ..checkpoint.store import latest_checkpoint
+
+    folder = (fit_kwargs or {}).get("checkpoint_dir")
     first, errors = None, []
     for j, fold in enumerate(folds):
         rest = np.setdiff1d(np.arange(len(X_search)), fold)
         # the backend's report and the trial's hooks (a tracker) hear fold 1 alone
-        hooks = [cb, *callbacks] if j == 0 else []
-        est = _fit(params, X_search[rest], hooks)
+        hooks: list[Callback] = [cb, *callbacks] if j == 0 else []
+        kwargs = None
+        if folder is not None:
+            here = Path(folder) / f"fold{j}"
+            kwargs = {
+                **(fit_kwargs or {}),
+                "checkpoint_dir": here,
+                "resume_from": here if latest_checkpoint(here) else None,
+            }
+            if j > 0 and saved is not None:
+                hooks.append(EpochHook(saved))
+        est = _fit(params, X_search[rest], hooks, kwargs)
         if j == 0:
             first = est
             if cb.pruned:
