@@ -57,6 +57,7 @@ def worker(
 ) -> None:
     """One search process: trials until the timeout, no refit."""
     torch.set_num_threads(1)
+    TPE_OPTIONS.clear()
     TPE_OPTIONS.update(tpe)
     tune(
         X,
@@ -81,9 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-default", action="store_true", help="skip the default model")
     p.add_argument("--backend", choices=("optuna", "ray"), default="optuna")
     p.add_argument(
-        "--tpe-multivariate",
+        "--tpe-independent",
         action="store_true",
-        help="TPE's multivariate mode (one joint density of the parameters)",
+        help="independent TPE per parameter (the default is multivariate)",
     )
     p.add_argument(
         "--workers",
@@ -93,8 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     a = p.parse_args(argv)
     torch.set_num_threads(1)
-    tpe = {"multivariate": True, "group": True} if a.tpe_multivariate else {}
-    TPE_OPTIONS.update(tpe)
+    if a.tpe_independent:
+        TPE_OPTIONS.clear()
+    tpe = dict(TPE_OPTIONS)
     if a.dataset == "digits":
         from sklearn.datasets import load_digits
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from .result import jsonable
 from .space import default_point, sample_params
-from .study import MIN_EPOCHS, PRUNERS, TPE_OPTIONS
+from .study import MIN_EPOCHS, PRUNERS, make_sampler
 from .trial import fit_trial
 
 METRIC = "val_mse"
@@ -262,7 +262,7 @@ def run_ray(
         space=define,
         metric=METRIC,
         mode="min",
-        sampler=optuna.samplers.TPESampler(seed=seed, **TPE_OPTIONS),
+        sampler=make_sampler(optuna, seed),
         points_to_evaluate=None if start is None else [start],
     )
     trainable = tune.with_resources(
