@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -111,14 +112,29 @@ def test_a_ray_search_completes_and_its_best_model_encodes(tmp_path):
     assert aekit.load(tmp_path / "model").transform(X[:3]).shape == (3, 2)
 
 
-@pytest.mark.slow
-def test_a_killed_trial_resumes_from_its_checkpoint(tmp_path):
-    pytest.importorskip("ray.tune")
+def _killer(exp: Path, ready: str, killed: list[int]) -> Any:
+    """A thread that SIGKILLs the first trial worker whose trial folder holds `ready`."""
     import os
     import signal
     import threading
     import time
 
+    def kill_one() -> None:
+        end = time.time() + 120
+        while not killed and time.time() < end:
+            for pid_file in exp.glob("ray/aekit/*/pid"):
+                if any(pid_file.parent.glob(ready)):
+                    killed.append(int(pid_file.read_text()))
+                    os.kill(killed[0], signal.SIGKILL)
+                    return
+            time.sleep(0.02)
+
+    return threading.Thread(target=kill_one)
+
+
+@pytest.mark.slow
+def test_a_killed_trial_resumes_from_its_checkpoint(tmp_path):
+    pytest.importorskip("ray.tune")
     import ray
     from ray import tune as ray_tune
 
@@ -129,19 +145,10 @@ def test_a_killed_trial_resumes_from_its_checkpoint(tmp_path):
     exp = tmp_path / "exp"
     killed: list[int] = []
 
-    def kill_one() -> None:  # the first trial seen past its first checkpoint
-        end = time.time() + 120
-        while not killed and time.time() < end:
-            for pid_file in exp.glob("ray/aekit/*/pid"):
-                if any(pid_file.parent.glob("checkpoint_*")):
-                    killed.append(int(pid_file.read_text()))
-                    os.kill(killed[0], signal.SIGKILL)
-                    return
-            time.sleep(0.02)
-
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        th = threading.Thread(target=kill_one)
+        # the first trial seen past its first checkpoint
+        th = _killer(exp, "checkpoint_*", killed)
         th.start()
         r = aekit.tune(
             X,
@@ -178,11 +185,6 @@ def test_a_killed_trial_resumes_from_its_checkpoint(tmp_path):
 @pytest.mark.slow
 def test_a_killed_k_fold_trial_resumes_its_folds(tmp_path):
     pytest.importorskip("ray.tune")
-    import os
-    import signal
-    import threading
-    import time
-
     import ray
     from ray import tune as ray_tune
 
@@ -192,19 +194,10 @@ def test_a_killed_k_fold_trial_resumes_its_folds(tmp_path):
     exp = tmp_path / "exp"
     killed: list[int] = []
 
-    def kill_one() -> None:  # the first trial seen with fold 2's checkpoint at Ray
-        end = time.time() + 120
-        while not killed and time.time() < end:
-            for pid_file in exp.glob("ray/aekit/*/pid"):
-                if any(pid_file.parent.glob("checkpoint_*/aekit/fold1/*")):
-                    killed.append(int(pid_file.read_text()))
-                    os.kill(killed[0], signal.SIGKILL)
-                    return
-            time.sleep(0.02)
-
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        th = threading.Thread(target=kill_one)
+        # the first trial seen with fold 2's checkpoint at Ray
+        th = _killer(exp, "checkpoint_*/aekit/fold1/*", killed)
         th.start()
         r = aekit.tune(
             X,
