@@ -64,6 +64,23 @@ def test_error_sums_match_sklearn():
     )
 
 
+def test_error_sums_of_a_second_model_on_the_same_rows_read_the_first_ones_targets():
+    rng = np.random.default_rng(2)
+    A = rng.random((300, 5)).astype(np.float32)
+    R1, R2 = (A + s * rng.normal(size=A.shape).astype(np.float32) for s in (0.1, 0.3))
+    first = ErrorSums(5)
+    second, alone = ErrorSums(5, targets=first), ErrorSums(5)
+    for i in range(0, 300, 64):  # chunks of rows, a large batch of float32 sums
+        rows = first.add(A[i : i + 64], R1[i : i + 64])
+        second.add(A[i : i + 64], R2[i : i + 64])
+        alone.add(A[i : i + 64], R2[i : i + 64])
+        expected = ((R1[i : i + 64].astype(float) - A[i : i + 64]) ** 2).mean(axis=1)
+        assert np.allclose(rows.numpy(), expected, rtol=1e-6)
+    assert second.sx.sum() == 0  # nothing summed twice
+    assert second.result() == alone.result()
+    assert second.result()["r2"] != first.result()["r2"]
+
+
 def test_constant_feature_r2_follows_sklearn_rule():
     A = np.zeros((5, 2), np.float32)
     A[:, 1] = np.arange(5)

@@ -157,26 +157,31 @@ def pca_by_svd(Xu: np.ndarray, k: int, seed: int) -> PCABaseline:
 def pca_by_covariance(rows: ScaledRows, k: int) -> PCABaseline:
     """Exact top-k PCA of tall data from its covariance matrix, in features^2 memory.
 
-    The covariance of the centred rows is summed over chunks of rows in
-    float64, so no centred copy of the data is made; scipy's eigh then computes
-    only the top k eigenpairs. scikit-learn's ``svd_solver="covariance_eigh"``
+    The covariance of the centred rows is summed over chunks of rows (a
+    float32 product per chunk, the sum in float64), so no centred copy of the
+    data is made; scipy's eigh then computes only the top k eigenpairs.
+    Everything before eigh runs in torch: the chunks come as torch tensors,
+    and NumPy's products between torch's kernels made the two libraries'
+    thread pools contend for the cores (the PCA of 9,000 MNIST rows took
+    0.12-0.47 s so, 0.09-0.19 s in torch alone, five calls each). scikit-learn's ``svd_solver="covariance_eigh"``
     computes the same with one whole-data product and a full
     eigendecomposition, at more time and memory (`benchmarks/pca_baseline.py`).
     """
     from scipy.linalg import eigh
 
     n, d = len(rows), rows.X.shape[1]
-    total = np.zeros(d)
+    total = torch.zeros(d, dtype=torch.float64)
     for A in rows.chunks(COVARIANCE_CHUNK):
-        total += A.sum(dim=0, dtype=torch.float64).cpu().numpy()
-    mean = (total / n).astype(np.float32)
-    cov = np.zeros((d, d))
+        total += A.float().sum(dim=0).double().cpu()  # float32 cascade sums
+    mean_t = (total / n).float()
+    cov = torch.zeros((d, d), dtype=torch.float64)
     for A in rows.chunks(COVARIANCE_CHUNK):
-        Z = A.cpu().numpy() - mean
+        Z = A.float().cpu() - mean_t
         cov += Z.T @ Z
     cov /= n - 1
+    mean = mean_t.numpy()
     values, vectors = eigh(
-        cov.astype(np.float32), subset_by_index=[d - k, d - 1], driver="evr"
+        cov.float().numpy(), subset_by_index=[d - k, d - 1], driver="evr"
     )
     components = vectors[:, ::-1].T.copy()  # fresh strides: k=1 keeps a negative one
     # scikit-learn's sign rule: the largest entry of each component is positive

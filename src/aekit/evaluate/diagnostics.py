@@ -196,7 +196,8 @@ def _pass(model: FittedModel, Xu: np.ndarray) -> tuple[Any, Any, Any, Any]:
     """One pass over the scaled rows: (model errors, PCA errors, latent, saturation)."""
     n, d = Xu.shape
     base: PCABaseline | None = model.pca
-    ae, pca = ErrorSums(d), ErrorSums(d)
+    ae = ErrorSums(d)
+    pca = ErrorSums(d, targets=ae)  # the same rows: their sums once
     lo, hi = SATURATION
     sat = np.zeros(4)  # outputs low, outputs high, targets low, targets high
     zsum = np.zeros(model.latent_dim)  # per code dimension: sum and sum of squares

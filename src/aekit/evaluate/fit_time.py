@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
 
 from ..data.rows import ScaledRows
 from ..fitted import EVAL_BATCH
@@ -40,17 +41,15 @@ def fit_time_evaluation(
         "pca": info,
     }
     row_errors = []
-    size = max(1, min(EVAL_BATCH, EVAL_VALUES // (4 * n_features)))  # float64 sums
+    size = max(1, min(EVAL_BATCH, EVAL_VALUES // (4 * n_features)))  # 2 work buffers
+    pca_map = None if base is None else _pca_map(base, fitted.device)
     for split, rows in (("train", train), ("validation", val)):
         if not rows:
             metrics["autoencoder"][split] = info[split] = None
             continue
-        ae, pca = ErrorSums(n_features), ErrorSums(n_features)
-        for chunk in rows.chunks(size):
-            A = chunk.cpu().numpy()
-            row_errors.append(ae.add(A, fitted.reconstruct(A)))
-            if base is not None:
-                pca.add(A, base.reconstruct(A))
+        ae = ErrorSums(n_features)
+        pca = ErrorSums(n_features, targets=ae)  # the same rows: their sums once
+        row_errors.append(_score_rows(fitted, rows, size, pca_map, ae, pca))
         metrics["autoencoder"][split] = ae.result(per_feature=False)
         info[split] = pca.result(per_feature=False) if base is not None else None
     row_error = np.concatenate(row_errors)
@@ -62,3 +61,37 @@ def fit_time_evaluation(
         "of": "per-row MSE of all rows passed to fit (training and validation)",
     }
     return (base if info["stored"] else None), metrics, threshold
+
+
+def _score_rows(
+    fitted: FittedModel,
+    rows: ScaledRows,
+    size: int,
+    pca_map: tuple[torch.Tensor, ...] | None,
+    ae: ErrorSums,
+    pca: ErrorSums,
+) -> np.ndarray:
+    """Both models' error sums over `rows`, in torch; the model's per-row errors.
+
+    One forward pass per chunk of `size` rows; the PCA's sums read the
+    model's sums of the targets (the same rows).
+    """
+
+    def score(xb: torch.Tensor) -> torch.Tensor:
+        row = ae.add(xb, fitted.module(xb))
+        if pca_map is not None:
+            W, mean = pca_map
+            pca.add(xb, torch.addmm(mean, (xb - mean) @ W.T, W))
+        return row
+
+    return np.concatenate(
+        [fitted.apply(score, ScaledRows(chunk)) for chunk in rows.chunks(size)]
+    )
+
+
+def _pca_map(base: PCABaseline, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """The baseline's components and mean as tensors on `device` (`reconstruct`)."""
+    return tuple(
+        torch.from_numpy(np.ascontiguousarray(v, np.float32)).to(device)
+        for v in (base.components, base.mean)
+    )
