@@ -17,8 +17,9 @@ rounds interleaved:
 Each family's *product limit* is the samples/s of a step that would be
 nothing but its own matrix products (forward, input gradient where one is
 needed, weight gradient; with the kernel its layers use), measured in the
-same run. ``--profile`` prints the ops with the most self time in a
-warmed-up pca_anchored step.
+same run; *products + Adam* adds the fused Adam step on the same parameters
+(bound by memory traffic), measured in the same run. ``--profile`` prints
+the ops with the most self time in a warmed-up pca_anchored step.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from aekit.data.rows import ScaledRows
 from aekit.families import get_family
 from aekit.kernels import fast_linear_enabled
 from aekit.scaling import MinMaxScaling
-from aekit.train import Callback, TrainConfig, train
+from aekit.train import Callback, TrainConfig, make_optimizer, train
 
 
 def build(family: str, widths: list[int]) -> nn.Module:
@@ -113,6 +114,26 @@ def product_limit(net: nn.Module) -> float:
     return BATCH / statistics.median(times)
 
 
+def adam_seconds(net: nn.Module) -> float:
+    """Seconds of one optimizer step on `net`'s parameters (aekit's fused Adam).
+
+    Adam reads and writes each parameter, its gradient and two moments: it is
+    bound by memory traffic, not arithmetic, so it bounds a step beside the
+    products whatever the loop does.
+    """
+    for p in net.parameters():
+        p.grad = torch.rand_like(p)
+    opt = make_optimizer(net, TrainConfig())
+    for _ in range(3):
+        opt.step()
+    times = []
+    for _ in range(15):
+        t0 = time.perf_counter()
+        opt.step()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def first_layers(net: nn.Module) -> list[nn.Module]:
     """The linear layers that read the input rows directly."""
     if hasattr(net, "pca_encoder"):  # pca_anchored: its PCA map and correction
@@ -164,22 +185,30 @@ def main() -> None:
                 else:
                     res[n].append(run_family(n, widths, rows, a.epochs))
         limits = {n: product_limit(build(n, widths)) for n in names[1:]}
+        adam = {n: adam_seconds(build(n, widths)) for n in names[1:]}
+        # the step's floor: its products at their limit, then Adam's memory traffic
+        floors = {n: BATCH / (BATCH / limits[n] + adam[n]) for n in names[1:]}
         print(f"\n## workload {wl}: {'-'.join(map(str, widths))}, {rows} rows/epoch")
         print(
             "| contender | samples/s (median) | min..max | x tutorial "
-            "| x halving's limit | x its own limit |\n|---|---|---|---|---|---|"
+            "| x halving's limit | x its own limit | x its products + Adam "
+            "|\n|---|---|---|---|---|---|---|"
         )
         base = res["tutorial"]
         for n in names:
             v = statistics.median(res[n])
             x_tut = statistics.median([a_ / b for a_, b in zip(res[n], base)])
             own = f"{v / limits[n]:.2f}" if n in limits else ""
+            floor = f"{v / floors[n]:.2f}" if n in floors else ""
             print(
                 f"| {n} | {v:.0f} | {min(res[n]):.0f}..{max(res[n]):.0f} | "
-                f"{x_tut:.2f} | {v / limits['halving']:.2f} | {own} |"
+                f"{x_tut:.2f} | {v / limits['halving']:.2f} | {own} | {floor} |"
             )
         for n, v in limits.items():
-            print(f"product limit of {n}: {v:.0f} samples/s")
+            print(
+                f"product limit of {n}: {v:.0f} samples/s; its fused Adam step "
+                f"{1e3 * adam[n]:.1f} ms; products + Adam: {floors[n]:.0f} samples/s"
+            )
         if a.profile:
             print(f"\npca_anchored step on {wl}, ops by self time:")
             profile(widths, a.top)

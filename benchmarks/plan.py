@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-TABLES = Path("/work/shared/data/tables")
+TABLES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "tables"
 
 # name -> (what it is, estimator parameters)
 WORKLOADS = {
