@@ -29,7 +29,7 @@ from .fitting.setup import family_config, fit_rows, train_config
 from .memory import free_memory, training_memory
 from .params import PARAMS, check_params
 from .scaling import check_unit_range, fit_scaling
-from .train import choose_precision, time_steps, time_validation
+from .train import choose_precision, threads_for, time_steps, time_validation
 
 PLAN_STEPS = 5  # timed optimizer steps (after PLAN_WARMUP untimed ones)
 PLAN_WARMUP = 2
@@ -198,9 +198,11 @@ def _timed(
     step = times.seconds[choice.precision]
     monitor = val if val is not None and n_val > 0 else train
     monitor_rows = n_val if n_val > 0 else n_train
-    part = time_validation(
-        module, monitor, tcfg.loss, choice.precision, family, max_rows=VALIDATION_ROWS
-    )
+    with threads_for(module, min(tcfg.batch_size, n_train)):  # as training runs it
+        part = time_validation(
+            module, monitor, tcfg.loss, choice.precision, family,
+            max_rows=VALIDATION_ROWS,
+        )  # fmt: skip
     validation = part / len(monitor) * monitor_rows
     # a partial last batch costs its share of a step; one step when all rows fit
     epoch = step * max(1.0, n_train / times.batch_rows) + validation

@@ -5,8 +5,9 @@ the optimizer, the generators, the best weights), `callbacks` (the Callback
 hooks, and early stopping, the dead-unit policy and progress built from them),
 `validation` (the loss on held-out rows, dead units), `numerics` (subnormal
 Adam moments, divergence), `loop` (`train`, and the agreement of ranks to stop),
-`timing` (a few timed steps and a timed validation pass) and `precision`
-(what precision="auto" chooses, from a probe or its cache).
+`timing` (a few timed steps and a timed validation pass), `precision`
+(what precision="auto" chooses, from a probe or its cache) and `threads` (one
+CPU thread for a network too small to share).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from .state import (
     new_state,
     restore_best,
 )
+from .threads import SMALL_STEP_MACS, step_macs, threads_for, training_threads
 from .timing import StepTimes, time_steps, time_validation
 from .validation import EVAL_VALUES, as_rows, autocast, eval_rows, evaluate_loss
 
@@ -69,6 +71,7 @@ __all__ = [
     "LARGEST_SUBNORMAL",
     "NOISE_SEED_OFFSET",
     "PRECISIONS",
+    "SMALL_STEP_MACS",
     "Callback",
     "DeadUnitPolicy",
     "EarlyStopping",
@@ -97,7 +100,10 @@ __all__ = [
     "resolve_budget",
     "restore_callbacks",
     "restore_best",
+    "step_macs",
+    "threads_for",
     "time_steps",
     "time_validation",
     "train",
+    "training_threads",
 ]

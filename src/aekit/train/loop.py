@@ -26,6 +26,7 @@ from . import numerics
 from .callbacks import Callback, default_callbacks, restore_callbacks
 from .config import TrainConfig
 from .state import TrainState, keep_best, new_noise_generator, new_state
+from .threads import threads_for
 from .validation import as_rows, autocast, evaluate_loss
 
 
@@ -85,8 +86,16 @@ def train(
     hooks = [*default_callbacks(cfg, world), *callbacks]
     run = _Run(module, data, monitor, held_out, cfg, family, world, hooks)
     restore_callbacks(state, hooks)
+    with threads_for(module, min(cfg.batch_size, len(data))):
+        _run(run, state)
+    return state
+
+
+def _run(run: _Run, state: TrainState) -> None:
+    """Score the start, then the epochs until the budget, patience or a stop ends them."""
+    module, cfg, world = run.module, run.cfg, run.world
     _score_start(run, state)
-    run.objective = distributed.objective(module, family, cfg.loss, world)
+    run.objective = distributed.objective(module, run.family, cfg.loss, world)
     for cb in run.callbacks:
         cb.on_train_begin(state)
     module.train()
@@ -99,7 +108,6 @@ def train(
             break
     for cb in run.callbacks:
         cb.on_train_end(state)
-    return state
 
 
 def _score_start(run: _Run, state: TrainState) -> None:

@@ -25,6 +25,7 @@ from ..data.rows import ScaledRows
 from ..families.base import Family
 from .config import TrainConfig
 from .state import make_optimizer
+from .threads import threads_for
 from .validation import autocast, evaluate_loss
 
 
@@ -66,7 +67,7 @@ def time_steps(
     `min_seconds`, so that a small network is timed over enough steps for
     the clock and the machine's other work to even out. bf16 is autocast
     over the copy's fp32 weights, so one copy and one Adam serve every
-    precision.
+    precision. The steps run on the threads `train` would use (`threads`).
     """
     t_start = time.perf_counter()
     tune_for_training()  # the allocator setting training runs with
@@ -75,7 +76,7 @@ def time_steps(
     positions = torch.arange(n, device=device)
     timed: dict[str, list[float]] = {p: [] for p in precisions}
     forked = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=forked):
+    with torch.random.fork_rng(devices=forked), threads_for(module, n):
         net = copy.deepcopy(module)
         net.train()
         optimizer = make_optimizer(net, cfg)
