@@ -131,17 +131,58 @@ def test_covariance_pca_equals_sklearn_full_svd(monkeypatch, rows):
     )
 
 
-def test_tall_data_uses_the_covariance_path_wide_data_svd(monkeypatch):
+@pytest.mark.parametrize("rows", [None, "sample"])
+def test_gram_pca_of_wide_data_equals_sklearn_full_svd(monkeypatch, rows):
+    from sklearn.decomposition import PCA
+
+    monkeypatch.setattr(aekit.pca, "COVARIANCE_CHUNK", 37)  # several feature chunks
+    rng = np.random.default_rng(4)
+    X = (rng.random((40, 12)) @ rng.random((12, 150)) / 5).astype(np.float32)
+    idx = np.sort(rng.choice(40, 25, replace=False)) if rows else None
+    data = ScaledRows(torch.from_numpy(X))
+    ours = aekit.pca.pca_by_gram(data.subset(idx) if rows else data, 6)
+    ref = PCA(6, svd_solver="full").fit(
+        (X if idx is None else X[idx]).astype(np.float64)
+    )
+    np.testing.assert_allclose(ours.mean, ref.mean_, rtol=1e-5)
+    np.testing.assert_allclose(
+        ours.explained_variance, ref.explained_variance_, rtol=1e-4
+    )
+    np.testing.assert_allclose(ours.components, ref.components_, atol=2e-4)
+    np.testing.assert_allclose(
+        ours.reconstruct(X), ref.inverse_transform(ref.transform(X)), atol=1e-4
+    )
+
+
+def test_gram_pca_with_as_many_components_as_rows_stays_orthonormal():
+    # 5 centred rows span 4 directions: the fifth component has no variance,
+    # and must still be a unit vector orthogonal to the other four
+    X = np.random.default_rng(5).random((5, 30)).astype(np.float32)
+    ours = aekit.pca.pca_by_gram(ScaledRows(torch.from_numpy(X)), 5)
+    C = ours.components.astype(np.float64)
+    np.testing.assert_allclose(C @ C.T, np.eye(5), atol=1e-5)
+    assert ours.explained_variance[4] < 1e-5 * ours.explained_variance[0]
+    np.testing.assert_allclose(ours.reconstruct(X), X, atol=1e-5)  # rows in the span
+
+
+def test_tall_data_uses_the_covariance_path_wide_data_the_gram_path(monkeypatch):
     calls = []
-    for name in ("pca_by_covariance", "pca_by_svd"):
+    for name in ("pca_by_covariance", "pca_by_gram", "pca_by_svd"):
         real = getattr(aekit.pca, name)
         monkeypatch.setattr(
             aekit.pca, name, lambda *a, _r=real, _n=name: calls.append(_n) or _r(*a)
         )
+    monkeypatch.setattr(aekit.pca, "GRAM_MAX_ROWS", 20)
     rng = np.random.default_rng(0)
     aekit.pca.fit_baseline(rng.random((50, 10), np.float32), 3, 0)
     aekit.pca.fit_baseline(rng.random((10, 50), np.float32), 3, 0)
-    assert calls == ["pca_by_covariance", "pca_by_svd"]
+    gram, _ = aekit.pca.fit_baseline(X := rng.random((30, 50), np.float32), 3, 0)
+    assert calls == ["pca_by_covariance", "pca_by_gram", "pca_by_svd"]
+    # above GRAM_MAX_ROWS: scikit-learn's randomized solver, the same subspace
+    monkeypatch.setattr(aekit.pca, "GRAM_MAX_ROWS", 2048)
+    exact, _ = aekit.pca.fit_baseline(X, 3, 0)
+    assert gram is not None and exact is not None
+    np.testing.assert_allclose(gram.reconstruct(X), exact.reconstruct(X), atol=1e-3)
 
 
 def test_pca_components_capped_by_rows():

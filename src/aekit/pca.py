@@ -10,6 +10,7 @@ families' starts, persistence and the evaluation all use it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ BASELINE_PREFIX = "baseline."  # tensor names of the PCA baseline in model.safet
 BASELINE_MAX_FLOATS = 2**24  # components above this (64 MiB of float32) are not kept
 BASELINE_MAX_ROWS = 100_000  # the PCA is fitted on a seeded sample beyond this
 COVARIANCE_CHUNK = 2048  # rows per product when the covariance is summed
+GRAM_MAX_ROWS = 2048  # wide data up to this many rows: the Gram path, else randomized
 
 
 @dataclass
@@ -45,9 +47,18 @@ class PCABaseline:
 
     def reconstruct(self, Xu: np.ndarray) -> np.ndarray:
         """Scaled rows -> their projection on the principal subspace (not clipped)."""
-        return (self.transform(Xu) @ self.components + self.mean).astype(
-            np.float32, copy=False
+        x = torch.from_numpy(np.ascontiguousarray(Xu, np.float32))
+        return self.projection()(x).numpy()
+
+    def projection(
+        self, device: torch.device | str = "cpu"
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """`reconstruct` in torch on `device`, its maps copied there once."""
+        W, mean = (
+            torch.from_numpy(np.ascontiguousarray(v, np.float32)).to(device)
+            for v in (self.components, self.mean)
         )
+        return lambda x: torch.addmm(mean, (x - mean) @ W.T, W)
 
     def to_tensors(self) -> dict[str, torch.Tensor]:
         return {
@@ -123,6 +134,8 @@ def fit_baseline(
     t0 = time.perf_counter()
     if len(rows) >= d:
         base = pca_by_covariance(rows, k)
+    elif len(rows) <= GRAM_MAX_ROWS:
+        base = pca_by_gram(rows, k)
     else:
         base = pca_by_svd(rows.numpy(), k, seed)
     info["seconds"] = time.perf_counter() - t0
@@ -143,15 +156,17 @@ def fit_baseline(
 
 
 def pca_by_svd(Xu: np.ndarray, k: int, seed: int) -> PCABaseline:
-    """scikit-learn's PCA: for wide data (fewer rows than features)."""
+    """scikit-learn's PCA (its randomized solver here): for wide data with many rows.
+
+    Above GRAM_MAX_ROWS rows the Gram path's rows^2 x features products and
+    its eigendecomposition cost more than the randomized solver's few passes
+    over the data (3,000 x 10,000 rows, 32 components: 3.7 s against 1.2 s,
+    the same held-out MSE to six digits; `benchmarks/pca_baseline.py`).
+    """
     from sklearn.decomposition import PCA
 
     pca = PCA(n_components=k, random_state=seed).fit(Xu)
-    return PCABaseline(
-        pca.components_.astype(np.float32),
-        pca.mean_.astype(np.float32),
-        pca.explained_variance_.astype(np.float32),
-    )
+    return _baseline(pca.components_, pca.mean_, pca.explained_variance_)
 
 
 def pca_by_covariance(rows: ScaledRows, k: int) -> PCABaseline:
@@ -184,7 +199,50 @@ def pca_by_covariance(rows: ScaledRows, k: int) -> PCABaseline:
         cov.float().numpy(), subset_by_index=[d - k, d - 1], driver="evr"
     )
     components = vectors[:, ::-1].T.copy()  # fresh strides: k=1 keeps a negative one
-    # scikit-learn's sign rule: the largest entry of each component is positive
+    return _baseline(components, mean, values[::-1])
+
+
+def pca_by_gram(rows: ScaledRows, k: int) -> PCABaseline:
+    """Exact top-k PCA of wide data (fewer rows than features), in rows^2 memory.
+
+    The covariance's counterpart: the Gram matrix of the centred rows (their
+    products with each other, a float32 product per chunk of features summed
+    in float64) has the same nonzero eigenvalues as the covariance, and its
+    top k eigenvectors U give the components as the centred rows' projection
+    Z^T U, orthonormalised by a QR (which also gives a component the rows do
+    not span, when k reaches the rank, an orthonormal direction instead of a
+    division by zero). The cost is that of the covariance path with rows and
+    features swapped: rows^2 x features, which is why it is used up to
+    GRAM_MAX_ROWS rows. scikit-learn's PCA picks its randomized solver on
+    such tables, an approximation that took 8-120 ms where this takes 0.3-15
+    (`benchmarks/pca_baseline.py --wide`). Everything runs in
+    torch (its eigh included: scipy's, on OpenBLAS, left threads spinning that
+    slowed torch's next kernels on 2 cores).
+    """
+    Z = torch.cat(list(rows.chunks(COVARIANCE_CHUNK))).float().cpu()  # a new copy
+    n, d = Z.shape
+    mean_t = (Z.sum(dim=0).double() / n).float()
+    Z -= mean_t
+    gram = torch.zeros((n, n), dtype=torch.float64)
+    for j in range(0, d, COVARIANCE_CHUNK):
+        B = Z[:, j : j + COVARIANCE_CHUNK]
+        gram += B @ B.T
+    values, vectors = torch.linalg.eigh(gram)  # ascending
+    U = vectors[:, n - k :].flip(1).float()
+    Q, _ = torch.linalg.qr((U.T @ Z).T)
+    variance = values[n - k :].flip(0).numpy() / (n - 1)
+    return _baseline(Q.T.numpy().copy(), mean_t.numpy(), variance)
+
+
+def _baseline(
+    components: np.ndarray, mean: np.ndarray, variance: np.ndarray
+) -> PCABaseline:
+    """A PCABaseline with scikit-learn's sign rule: each component's largest entry > 0."""
+    k = len(components)
     big = np.abs(components).argmax(axis=1)
     components *= np.sign(components[np.arange(k), big])[:, None]
-    return PCABaseline(components, mean, np.maximum(values[::-1], 0).astype(np.float32))
+    return PCABaseline(
+        components.astype(np.float32, copy=False),
+        mean.astype(np.float32, copy=False),
+        np.maximum(variance, 0).astype(np.float32),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,14 +43,14 @@ def fit_time_evaluation(
     }
     row_errors = []
     size = max(1, min(EVAL_BATCH, EVAL_VALUES // (4 * n_features)))  # 2 work buffers
-    pca_map = None if base is None else _pca_map(base, fitted.device)
+    project = None if base is None else base.projection(fitted.device)
     for split, rows in (("train", train), ("validation", val)):
         if not rows:
             metrics["autoencoder"][split] = info[split] = None
             continue
         ae = ErrorSums(n_features)
         pca = ErrorSums(n_features, targets=ae)  # the same rows: their sums once
-        row_errors.append(_score_rows(fitted, rows, size, pca_map, ae, pca))
+        row_errors.append(_score_rows(fitted, rows, size, project, ae, pca))
         metrics["autoencoder"][split] = ae.result(per_feature=False)
         info[split] = pca.result(per_feature=False) if base is not None else None
     row_error = np.concatenate(row_errors)
@@ -67,7 +68,7 @@ def _score_rows(
     fitted: FittedModel,
     rows: ScaledRows,
     size: int,
-    pca_map: tuple[torch.Tensor, ...] | None,
+    project: Callable[[torch.Tensor], torch.Tensor] | None,
     ae: ErrorSums,
     pca: ErrorSums,
 ) -> np.ndarray:
@@ -79,19 +80,11 @@ def _score_rows(
 
     def score(xb: torch.Tensor) -> torch.Tensor:
         row = ae.add(xb, fitted.module(xb))
-        if pca_map is not None:
-            W, mean = pca_map
-            pca.add(xb, torch.addmm(mean, (xb - mean) @ W.T, W))
+        if project is not None:
+            pca.add(xb, project(xb))
         return row
 
     return np.concatenate(
         [fitted.apply(score, ScaledRows(chunk)) for chunk in rows.chunks(size)]
     )
 
-
-def _pca_map(base: PCABaseline, device: torch.device) -> tuple[torch.Tensor, ...]:
-    """The baseline's components and mean as tensors on `device` (`reconstruct`)."""
-    return tuple(
-        torch.from_numpy(np.ascontiguousarray(v, np.float32)).to(device)
-        for v in (base.components, base.mean)
-    )
