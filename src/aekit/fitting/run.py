@@ -56,7 +56,8 @@ def _fit(run: FitRun) -> tuple[FittedModel, FitRecord]:
     start = None
     if tests_start(run):
         t = time.perf_counter()
-        start = start_test(run, fitted, record.best_epoch or 0)
+        known = None if decision is None else decision.start_errors
+        start = start_test(run, fitted, record.best_epoch or 0, known)
         start["decided_epoch"] = None if decision is None else decision.decided_epoch
         if not start["trained_kept"]:  # the start wins: rebuilt from every row
             fitted.module = rebuilt_start(run).eval()

@@ -27,7 +27,12 @@ FUTILITY_EPOCHS = 5
 EARLY_DECISION = True  # False: StartDecision records but never stops (benchmarks)
 
 
-def start_test(run: FitRun, trained: FittedModel, best_epoch: int) -> dict[str, Any]:
+def start_test(
+    run: FitRun,
+    trained: FittedModel,
+    best_epoch: int,
+    e_start: np.ndarray | None = None,
+) -> dict[str, Any]:
     """Does the trained model beat its starting point on the validation rows?
 
     Early stopping picks the best epoch by the mean validation loss; on a few
@@ -37,10 +42,12 @@ def start_test(run: FitRun, trained: FittedModel, best_epoch: int) -> dict[str, 
     the trained model is kept only when its mean gain is above START_Z standard
     errors of that mean (a one-sided paired test at 5%). Families whose start
     is a candidate must have a start that `initialize` fully determines.
+    `e_start`: the start's errors when already computed (`StartDecision`
+    computes them before training), else `start_errors`.
     """
     assert run.val is not None  # see `tests_start`
     e_trained = trained.errors(run.val).astype(np.float64)
-    e_start = start_errors(run)
+    e_start = start_errors(run) if e_start is None else e_start
     gain = e_start - e_trained  # > 0 where the trained model is better
     n = len(gain)
     mean = float(gain.mean())
