@@ -146,3 +146,22 @@ def test_resumed_fit_decides_as_the_uninterrupted_one(X, tmp_path):
     assert resumed.n_epochs_ == ref.n_epochs_
     for k, v in ref.module_.state_dict().items():
         assert torch.equal(v, resumed.module_.state_dict()[k]), k
+
+
+def test_the_start_errors_read_from_the_module_before_training_are_a_built_starts(X):
+    from aekit.fitting.setup import setup_run
+
+    params = AutoEncoder(**KW).get_params()
+    run = setup_run(X, params)
+    module = run.new_module()
+    run.family.initialize(module, run.pca, run.train)
+    module.train()
+    # the hidden layers' random weights differ from a fresh build's: the start's
+    # output must not depend on them (its corrections end in zero layers)
+    with torch.no_grad():
+        module.encoder[0].weight.mul_(3.0)
+    read = start.start_errors(run, module)
+    built = start.start_errors(run)
+    assert module.training  # its mode is given back
+    np.testing.assert_array_equal(read, built)
+    assert len(read) == len(run.val) and read.dtype == np.float64

@@ -86,7 +86,7 @@ def _train(run: FitRun) -> TrainState:
         )  # fmt: skip
         run.saver.meta["precision"] = run.tcfg.precision  # what "auto" resumes in
         callbacks.insert(0, run.saver)
-    decision = start_decision(run)
+    decision = start_decision(run, None if run.resumed is not None else module)
     if decision is not None:  # before the saver: a checkpoint holds what it saw
         callbacks.insert(0, decision)
     t = time.perf_counter()

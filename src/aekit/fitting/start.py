@@ -65,20 +65,33 @@ def start_test(
     }
 
 
-def start_errors(run: FitRun) -> np.ndarray:
-    """The start's per-row squared errors on the validation rows (float64)."""
+def start_errors(run: FitRun, start: torch.nn.Module | None = None) -> np.ndarray:
+    """The start's per-row squared errors on the validation rows (float64).
+
+    `start`: the run's module before its first step, which is the start (a
+    fit that is not resumed); else the start is built and initialized here.
+    """
     assert run.val is not None
-    with torch.random.fork_rng(devices=[]):
-        start = run.family.build(run.config).to(run.device)
-    run.family.initialize(start, run.pca, run.train)
-    return FittedModel(start, run.family.name, None).errors(run.val).astype(np.float64)
+    if start is None:
+        with torch.random.fork_rng(devices=[]):
+            start = run.family.build(run.config).to(run.device)
+        run.family.initialize(start, run.pca, run.train)
+    was_training = start.training
+    try:
+        fitted = FittedModel(start, run.family.name, None)
+        return fitted.errors(run.val).astype(np.float64)
+    finally:
+        start.train(was_training)
 
 
-def start_decision(run: FitRun) -> StartDecision | None:
+def start_decision(
+    run: FitRun, start: torch.nn.Module | None = None
+) -> StartDecision | None:
     """The callback that decides the start test early, where the run has one.
 
     It stops training only where the final `start_test` would return the start
-    on the weights kept so far; see `StartDecision` for when.
+    on the weights kept so far; see `StartDecision` for when. `start`: as for
+    `start_errors`.
     """
     if not tests_start(run):
         return None
@@ -93,7 +106,7 @@ def start_decision(run: FitRun) -> StartDecision | None:
             module.train(was_training)
 
     return StartDecision(
-        start_errors(run), errors, START_Z, FUTILITY_Z, FUTILITY_EPOCHS,
+        start_errors(run, start), errors, START_Z, FUTILITY_Z, FUTILITY_EPOCHS,
         run.tcfg.patience, run.tcfg.max_epochs, stop=EARLY_DECISION,
     )  # fmt: skip
 
