@@ -107,16 +107,25 @@ def test_pca_baseline_is_exact_on_a_linear_subspace():
     assert any("PCA baseline" in w for w in r["warnings"])
 
 
+# tall rows: the covariance path; wide rows: the Gram path (chunks of rows or features)
+PCA_PATHS = {  # seed, (rows, rank, features), rows sampled
+    "pca_by_covariance": (3, (300, 20, 20), 150),
+    "pca_by_gram": (4, (40, 12, 150), 25),
+}
+
+
+@pytest.mark.parametrize("path", sorted(PCA_PATHS))
 @pytest.mark.parametrize("rows", [None, "sample"])
-def test_covariance_pca_equals_sklearn_full_svd(monkeypatch, rows):
+def test_exact_pca_paths_equal_sklearn_full_svd(monkeypatch, path, rows):
     from sklearn.decomposition import PCA
 
     monkeypatch.setattr(aekit.pca, "COVARIANCE_CHUNK", 37)  # several chunks
-    rng = np.random.default_rng(3)
-    X = (rng.random((300, 20)) @ rng.random((20, 20)) / 5).astype(np.float32)
-    idx = np.sort(rng.choice(300, 150, replace=False)) if rows else None
+    seed, (n, r, d), m = PCA_PATHS[path]
+    rng = np.random.default_rng(seed)
+    X = (rng.random((n, r)) @ rng.random((r, d)) / 5).astype(np.float32)
+    idx = np.sort(rng.choice(n, m, replace=False)) if rows else None
     data = ScaledRows(torch.from_numpy(X))
-    ours = aekit.pca.pca_by_covariance(data.subset(idx) if rows else data, 6)
+    ours = getattr(aekit.pca, path)(data.subset(idx) if rows else data, 6)
     ref = PCA(6, svd_solver="full").fit(
         (X if idx is None else X[idx]).astype(np.float64)
     )
@@ -125,29 +134,6 @@ def test_covariance_pca_equals_sklearn_full_svd(monkeypatch, rows):
         ours.explained_variance, ref.explained_variance_, rtol=1e-4
     )
     # the same components, signs included (scikit-learn's rule)
-    np.testing.assert_allclose(ours.components, ref.components_, atol=2e-4)
-    np.testing.assert_allclose(
-        ours.reconstruct(X), ref.inverse_transform(ref.transform(X)), atol=1e-4
-    )
-
-
-@pytest.mark.parametrize("rows", [None, "sample"])
-def test_gram_pca_of_wide_data_equals_sklearn_full_svd(monkeypatch, rows):
-    from sklearn.decomposition import PCA
-
-    monkeypatch.setattr(aekit.pca, "COVARIANCE_CHUNK", 37)  # several feature chunks
-    rng = np.random.default_rng(4)
-    X = (rng.random((40, 12)) @ rng.random((12, 150)) / 5).astype(np.float32)
-    idx = np.sort(rng.choice(40, 25, replace=False)) if rows else None
-    data = ScaledRows(torch.from_numpy(X))
-    ours = aekit.pca.pca_by_gram(data.subset(idx) if rows else data, 6)
-    ref = PCA(6, svd_solver="full").fit(
-        (X if idx is None else X[idx]).astype(np.float64)
-    )
-    np.testing.assert_allclose(ours.mean, ref.mean_, rtol=1e-5)
-    np.testing.assert_allclose(
-        ours.explained_variance, ref.explained_variance_, rtol=1e-4
-    )
     np.testing.assert_allclose(ours.components, ref.components_, atol=2e-4)
     np.testing.assert_allclose(
         ours.reconstruct(X), ref.inverse_transform(ref.transform(X)), atol=1e-4
